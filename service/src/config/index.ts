@@ -1,0 +1,17 @@
+export {
+  configSchema,
+  residencyIssues,
+  secretRefSchema,
+  type EndpointConfig,
+  type JurisdictionConfig,
+  type KeysConfig,
+  type ParsedConfig,
+  type SecretRef,
+  type StoreConfig,
+  type TenantConfig,
+} from './schema.js';
+export { ConfigError, formatPath, loadConfig, parseConfigText, validateConfig, type ConfigIssue, type SovraConfig } from './load.js';
+export { readSecret, envValue } from './secrets.js';
+export { regionCountry, CLOUD_REGIONS } from './regions.js';
+export { ISO_COUNTRIES, EU_MEMBER_STATES } from './countries.js';
+export { parseCidr, isPrivateAddress, isPrivateOrLocal, type Cidr } from './cidr.js';
