@@ -11,11 +11,11 @@ import { SovraError } from '../shared/errors.js';
 import { geoLookup } from '../shared/geo.js';
 import { configSchema, residencyIssues, type ParsedConfig } from './schema.js';
 
-export interface ConfigIssue {
+export type ConfigIssue = {
   /** Dotted path into the config, e.g. `jurisdictions.EU.endpoints[1].region`. */
   path: string;
   message: string;
-}
+};
 
 export class ConfigError extends SovraError {
   readonly issues: ConfigIssue[];
