@@ -1,3 +1,3 @@
 trigger AiAuditCheckpointTrigger on AiAuditCheckpoint__c(before update, before delete) {
-    new AuditImmutabilityHandler().run();
+  new AuditImmutabilityHandler().run();
 }

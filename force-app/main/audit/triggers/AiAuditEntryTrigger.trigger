@@ -1,3 +1,3 @@
 trigger AiAuditEntryTrigger on AiAuditEntry__c(before update, before delete) {
-    new AuditImmutabilityHandler().run();
+  new AuditImmutabilityHandler().run();
 }

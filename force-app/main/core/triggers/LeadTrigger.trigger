@@ -1,3 +1,3 @@
 trigger LeadTrigger on Lead(before insert, before update, after insert, after update) {
-    new SovraRecordTriggerHandler().run();
+  new SovraRecordTriggerHandler().run();
 }
