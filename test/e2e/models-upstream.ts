@@ -22,7 +22,7 @@ export interface WireToolCall {
 
 export type UpstreamReply =
   | { kind: 'json'; status?: number; body: unknown }
-  | { kind: 'completion'; content?: string; toolCalls?: WireToolCall[]; model?: string }
+  | { kind: 'completion'; content?: string; toolCalls?: WireToolCall[]; model?: string; delayMs?: number }
   | { kind: 'stream'; pieces: string[]; toolCalls?: WireToolCall[]; delayMs?: number; cutAfter?: number; done?: boolean }
   | { kind: 'redirect'; status?: number; location: string }
   | { kind: 'hang' }
@@ -130,8 +130,10 @@ export async function startLoopbackUpstream(reply?: (req: RecordedRequest) => Up
           res.end(JSON.stringify(r.body));
           return;
         case 'completion':
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(completionBody(r.content ?? '', r.toolCalls, r.model)));
+          setTimeout(() => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(completionBody(r.content ?? '', r.toolCalls, r.model)));
+          }, r.delayMs ?? 0);
           return;
         case 'stream':
           void streamReply(res, r);
