@@ -277,17 +277,17 @@ export function createRouter(options: RouterOptions): ModelRouter {
   function watchStream(slot: Slot, stream: ChatStream, started: number, routing: Routing): RoutedStream {
     // The half-open trial (if any) stays claimed until the stream ends.
     async function* chunks(): AsyncGenerator<ChatChunk> {
-      let finished = false;
+      let ended = false;
       try {
         for await (const c of stream) yield c;
-        finished = true;
         succeeded(slot, started);
+        ended = true;
       } catch (caught) {
-        finished = true;
         failed(slot, toSovraError(caught, 'UPSTREAM_INTERNAL'));
         throw caught;
       } finally {
-        if (!finished) slot.breaker.release();
+        // A consumer that stopped early says nothing about the endpoint; free a half-open trial.
+        if (!ended) slot.breaker.release();
       }
     }
     return {
