@@ -45,6 +45,7 @@ export async function createKeyService(jurisdiction: string, cfg: KeysConfig, op
 
 export type { KeysConfig } from '../config/index.js';
 export type { KeyRotationReport } from './backend.js';
-export type { KeyStoreStatus, ManagedKeyService } from './service.js';
+export type { KeyDestroyReport, KeyStoreStatus, ManagedKeyService } from './service.js';
+export { onKeyEvent, type KeyEvent, type KeyEventDelivery, type KeyEventListener } from './events.js';
 export { ENVELOPE_MAGIC } from './envelope.js';
 export * from './types.js';

@@ -198,7 +198,13 @@ describe.each<[Provider]>([['local'], ['pkcs11']])('keys on the %s provider', (p
     expect((await sidecar2.decrypt(eu('acme'), acme)).toString()).toBe('acme data');
 
     const result = await keys.destroyTenant('acme');
-    expect(result).toEqual({ tenant: 'acme', jurisdiction: 'EU', destroyedKeys: 3, destroyedAt: '2026-01-02T03:04:05.000Z' });
+    expect(result).toEqual({
+      tenant: 'acme',
+      jurisdiction: 'EU',
+      destroyedKeys: 3,
+      destroyedAt: '2026-01-02T03:04:05.000Z',
+      audit: { recorded: 0, failed: 0 },
+    });
 
     for (const svc of [keys, sidecar2]) {
       for (const [scope, env] of [

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SovraError } from '../shared/errors.js';
-import { createKeyService, type KeysConfig, type ManagedKeyService } from './index.js';
+import { createKeyService, onKeyEvent, type KeyEvent, type KeysConfig, type ManagedKeyService } from './index.js';
 
 const run = promisify(execFile);
 let dir: string;
@@ -130,4 +130,35 @@ describe('local keyring file', () => {
     }
     expect(statSync(path).mode & 0o777).toBe(0o600);
   }, 60_000);
+
+  it('tells key-event listeners (the audit) about destroys and rotations; an unrecordable destroy does not start', async () => {
+    const keys = await keyring(fresh());
+    const env = await keys.encrypt(scope('acme'), 'acme data');
+    const seen: KeyEvent[] = [];
+    const offFailing = onKeyEvent((e) => {
+      if (e.type === 'tenant.destroying') throw new Error('audit store down');
+    });
+    const err = await failure(keys.destroyTenant('acme'));
+    expect(err.code).toBe('KEY_AUDIT_FAILED');
+    expect((await keys.decrypt(scope('acme'), env)).toString()).toBe('acme data'); // nothing was destroyed
+    offFailing();
+
+    const off = onKeyEvent(async (e) => {
+      if (e.type === 'tenant.destroying') {
+        // The tenant's keys still exist here, so its own audit chain can still seal an entry.
+        await keys.hmac({ tenant: e.tenant, jurisdiction: 'EU', purpose: 'audit-hmac' }, 'destroy requested');
+      }
+      seen.push(e);
+    });
+    try {
+      const result = await keys.destroyTenant('acme');
+      expect(result.audit).toEqual({ recorded: 1, failed: 0 });
+      const rotated = await keys.rotate();
+      expect(rotated.audit.recorded).toBe(1);
+    } finally {
+      off();
+    }
+    expect(seen.map((e) => e.type)).toEqual(['tenant.destroying', 'tenant.destroyed', 'keys.rotated']);
+    expect(seen[1]).toMatchObject({ type: 'tenant.destroyed', result: { tenant: 'acme', jurisdiction: 'EU', destroyedKeys: 2 } });
+  });
 });

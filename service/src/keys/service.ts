@@ -11,16 +11,23 @@ import { createHmac, createPublicKey, hkdfSync, randomBytes, verify as edVerify,
 import { SovraError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
 import { newest, type DataKeyRecord, type KeyBackend, type KeyRotationReport, type KeyState, type Tombstone } from './backend.js';
+import { emitKeyEvent, type KeyEventDelivery } from './events.js';
 import { checkScope, checkTenant, decryptFailed, KEY_ID_BYTES, open, parseHeader, seal, wrapAad } from './envelope.js';
 import type { DataKeyScope, DestroyResult, KeyService, PublicKeyInfo, Signature } from './types.js';
 
 /** The key service with the administrative operations the `sovra keys` commands use. */
 export interface ManagedKeyService extends KeyService {
-  rotate(): Promise<KeyRotationReport>;
+  rotate(): Promise<KeyRotationReport & { audit: KeyEventDelivery }>;
+  destroyTenant(tenant: string): Promise<KeyDestroyReport>;
   /** Lifts a tenant's destroy tombstone so new data may be encrypted again (old data stays unreadable). */
-  reenableTenant(tenant: string): Promise<{ tenant: string; jurisdiction: string; reenabledAt: string }>;
+  reenableTenant(tenant: string): Promise<{ tenant: string; jurisdiction: string; reenabledAt: string; audit: KeyEventDelivery }>;
   /** Counts only: KEK versions, data keys, signing keys, destroyed tenants. */
   status(): Promise<KeyStoreStatus>;
+}
+
+/** `destroyTenant`'s result with how many key-event listeners (the audit) recorded it. */
+export interface KeyDestroyReport extends DestroyResult {
+  audit: KeyEventDelivery;
 }
 
 export interface KeyStoreStatus {
@@ -132,7 +139,7 @@ export class EnvelopeKeyService implements ManagedKeyService {
       .map((k) => ({ keyId: k.keyId, algorithm: 'Ed25519' as const, jurisdiction: this.jurisdiction, publicKeyPem: k.publicKeyPem }));
   }
 
-  async rotate(): Promise<KeyRotationReport> {
+  async rotate(): Promise<KeyRotationReport & { audit: KeyEventDelivery }> {
     this.checkOpen();
     const report = await this.backend.transaction(async (txn) => {
       const previous = newest(txn.state.kekVersions);
@@ -155,12 +162,23 @@ export class EnvelopeKeyService implements ManagedKeyService {
       rewrapped: report.rewrapped,
       signingKeyId: report.signingKeyId,
     });
-    return report;
+    const audit = await emitKeyEvent({ type: 'keys.rotated', report, at: this.clock().toISOString() });
+    return { ...report, audit };
   }
 
-  async destroyTenant(tenant: string): Promise<DestroyResult> {
+  async destroyTenant(tenant: string): Promise<KeyDestroyReport> {
     this.checkOpen();
     checkTenant(tenant);
+    try {
+      await emitKeyEvent({ type: 'tenant.destroying', tenant, jurisdiction: this.jurisdiction, at: this.clock().toISOString() }, true);
+    } catch (err) {
+      throw new SovraError('unavailable', `The destroy of tenant ${tenant}'s keys was not started: the audit trail could not record it.`, {
+        code: 'KEY_AUDIT_FAILED',
+        fix: 'Nothing was destroyed. Fix the audit store (see the log) and run the destroy again.',
+        details: { tenant, jurisdiction: this.jurisdiction },
+        cause: err,
+      });
+    }
     const destroyedAt = this.clock().toISOString();
     const ids = await this.backend.transaction(async (txn) => {
       const mine = txn.state.dataKeys.filter((r) => r.tenant === tenant).map((r) => r.id);
@@ -179,10 +197,12 @@ export class EnvelopeKeyService implements ManagedKeyService {
       this.dataKeys.delete(id);
     }
     log().info('tenant keys destroyed', { jurisdiction: this.jurisdiction, tenant, destroyedKeys: ids.length });
-    return { tenant, jurisdiction: this.jurisdiction, destroyedKeys: ids.length, destroyedAt };
+    const result: DestroyResult = { tenant, jurisdiction: this.jurisdiction, destroyedKeys: ids.length, destroyedAt };
+    const audit = await emitKeyEvent({ type: 'tenant.destroyed', result: { ...result } });
+    return { ...result, audit };
   }
 
-  async reenableTenant(tenant: string): Promise<{ tenant: string; jurisdiction: string; reenabledAt: string }> {
+  async reenableTenant(tenant: string): Promise<{ tenant: string; jurisdiction: string; reenabledAt: string; audit: KeyEventDelivery }> {
     this.checkOpen();
     checkTenant(tenant);
     const reenabledAt = this.clock().toISOString();
@@ -197,7 +217,8 @@ export class EnvelopeKeyService implements ManagedKeyService {
       await txn.putTombstone({ ...t, active: false, reenabledAt });
     });
     log().info('tenant keys re-enabled', { jurisdiction: this.jurisdiction, tenant });
-    return { tenant, jurisdiction: this.jurisdiction, reenabledAt };
+    const audit = await emitKeyEvent({ type: 'tenant.reenabled', tenant, jurisdiction: this.jurisdiction, at: reenabledAt });
+    return { tenant, jurisdiction: this.jurisdiction, reenabledAt, audit };
   }
 
   async status(): Promise<KeyStoreStatus> {
