@@ -1,0 +1,438 @@
+/**
+ * Free-text detectors. One cheap scan per family finds candidates (an `@`, a `:` between hex
+ * digits, a run of digits with its separators, a secret's prefix, a known value's folded text);
+ * only candidates reach the checksum and structure rules in checks.ts and libphonenumber-js,
+ * so order numbers, amounts, case numbers and dates pass through untouched. No pattern here
+ * can backtrack catastrophically: every repetition is over disjoint character classes or bounded.
+ */
+import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
+import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
+import phoneMetadata from 'libphonenumber-js/metadata.max.json';
+import { isBsn, isCodiceFiscale, isDni, isIban, isIpv4, isIpv6, isNie, isNino, isNir, isPaymentCard, isSsn, isSteuerId } from './checks.js';
+import { fold, isWordAt } from './fold.js';
+import type { DetectorType, EntityType, KnownValue, Span } from './types.js';
+
+const METADATA = phoneMetadata as unknown as MetadataJson;
+
+export interface DetectOptions {
+  /** Countries whose national phone formats are recognised (international `+…` numbers always are). */
+  countries: readonly CountryCode[];
+  enabled: ReadonlySet<DetectorType>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Email: every '@' with a plausible local part and a dotted domain around it.
+
+const LOCAL_CHAR = new Uint8Array(128);
+const DOMAIN_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z0-9]/.test(ch)) LOCAL_CHAR[c] = DOMAIN_CHAR[c] = 1;
+  if ("._%+-'".includes(ch)) LOCAL_CHAR[c] = 1;
+  if ('.-'.includes(ch)) DOMAIN_CHAR[c] = 1;
+}
+const isLocal = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c < 128 ? LOCAL_CHAR[c] === 1 : isWordAt(s, i);
+};
+const isDomain = (s: string, i: number): boolean => {
+  const c = s.charCodeAt(i);
+  return c < 128 ? DOMAIN_CHAR[c] === 1 : isWordAt(s, i);
+};
+const DOMAIN_OK = /^(?:[^.\s-][^.\s]*\.)+[^\W\d_]{2,}$/u;
+
+function detectEmails(text: string, out: Span[]): void {
+  let at = text.indexOf('@');
+  while (at !== -1) {
+    let a = at;
+    while (a > 0 && at - a < 64 && isLocal(text, a - 1)) a--;
+    while (a < at && text[a] === '.') a++;
+    let b = at + 1;
+    while (b < text.length && b - at < 256 && isDomain(text, b)) b++;
+    while (b > at + 1 && (text[b - 1] === '.' || text[b - 1] === '-')) b--;
+    if (a < at && b > at + 3 && DOMAIN_OK.test(text.slice(at + 1, b))) out.push({ start: a, end: b, type: 'EMAIL', drop: false });
+    at = text.indexOf('@', Math.max(b, at + 1));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// IPv6: every ':' between hex digits (or '::'), expanded over [0-9a-f:.] and checked by node:net.
+
+const isHexOrColon = (c: number): boolean => (c >= 48 && c <= 58) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+const isHexColonDot = (c: number): boolean => isHexOrColon(c) || c === 46;
+
+function detectIpv6(text: string, out: Span[]): void {
+  let i = text.indexOf(':');
+  while (i !== -1) {
+    const next = text.charCodeAt(i + 1);
+    if (!isHexOrColon(next)) {
+      i = text.indexOf(':', i + 1);
+      continue;
+    }
+    let a = i;
+    while (a > 0 && i - a < 45 && isHexOrColon(text.charCodeAt(a - 1))) a--;
+    let b = i + 1;
+    while (b < text.length && b - a < 46 && isHexColonDot(text.charCodeAt(b))) b++;
+    while (b > i && text[b - 1] === '.') b--;
+    const cand = text.slice(a, b);
+    const bounded = !isWordAt(text, a - 1) && !isWordAt(text, b);
+    if (bounded && cand.indexOf(':') !== cand.lastIndexOf(':') && isIpv6(cand)) {
+      out.push({ start: a, end: b, type: 'IP', drop: false });
+    }
+    i = text.indexOf(':', Math.max(b, i + 1));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets: vendor key formats by prefix, and values written after a password/key keyword.
+
+const SECRET_TOKENS =
+  /(?:\bsk-(?:proj-|live-|test-|ant-)?[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_\w{40,}|\bxox[abposr]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{35}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}|\b[sprk]k_(?:live|test)_[A-Za-z0-9]{16,}|-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[\s\S]{0,8000}?-----END [A-Z ]{0,20}PRIVATE KEY-----)/g;
+const SECRET_KEYWORD =
+  /\b(password|passwort|kennwort|passwd|pwd|mot de passe|mdp|passcode|pin|api[ _-]?key|secret|token|access[ _-]?key|client[ _-]?secret)[ \t]{0,3}(:|=|(?:is|ist|est|lautet)\b)[ \t]{0,3}["'“„«]?[ \t]{0,2}([^\s"'”“»,;]{3,200})/gi;
+const PASSWORD_WORDS = /^(?:password|passwort|kennwort|passwd|pwd|mot de passe|mdp|passcode|pin)$/i;
+
+function detectSecrets(text: string, out: Span[]): void {
+  SECRET_TOKENS.lastIndex = 0;
+  for (let m = SECRET_TOKENS.exec(text); m; m = SECRET_TOKENS.exec(text)) {
+    out.push({ start: m.index, end: m.index + m[0].length, type: 'SECRET', drop: false });
+  }
+  SECRET_KEYWORD.lastIndex = 0;
+  for (let m = SECRET_KEYWORD.exec(text); m; m = SECRET_KEYWORD.exec(text)) {
+    let value = m[3];
+    // A sentence end is not part of the secret.
+    while (value.length > 3 && /[.!?)\]]$/.test(value)) value = value.slice(0, -1);
+    const strong = /[\d\W_]/.test(value) || value.length >= 12;
+    const assigned = m[2] === ':' || m[2] === '=';
+    if (strong || (assigned && PASSWORD_WORDS.test(m[1]))) {
+      const start = m.index + m[0].length - m[3].length;
+      out.push({ start, end: start + value.length, type: 'SECRET', drop: false });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Numbers and identifiers: a run of digit-bearing groups joined by separators, cut into
+// space-separated chunks; the longest chunk sequence that validates wins, left to right.
+
+const SP = '[ \\u00a0\\u202f]';
+const RUN = new RegExp(
+  `\\d[A-Za-z0-9]*(?:(?:[\\-./]|${SP}{1,2}|${SP}?[()]${SP}?|${SP}[\\-/.]${SP})[A-Za-z0-9]*\\d[A-Za-z0-9]*)*(?:(?:${SP}|-)[A-Za-z](?![\\p{L}\\p{N}]))?`,
+  'gu',
+);
+const SPACES = /[ \u00a0\u202f]+/g;
+const NON_ALNUM = /[^A-Za-z0-9]/g;
+const ALL_DIGITS = /^\d+$/;
+const PHONE_SHAPE = /^[+(]?\d[\d \u00a0\u202f\-./()]*$/;
+const DATE_SHAPE = /^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2})$/;
+const CARD_SHAPE = /^\d[\d -]*$/;
+const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/;
+const BSN_SHAPE = /^(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3} \d{3} \d{3}|\d{2} \d{3} \d{2} \d{2})$/;
+const DNI_SHAPE = /^(?:\d{8}|\d{2}\.\d{3}\.\d{3})-?[A-Za-z]$/;
+const NIE_SHAPE = /^[XYZxyz]-?\d{7}-?[A-Za-z]$/;
+const NINO_SHAPE = /^[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]$/;
+const CF_SHAPE = /^[A-Za-z0-9]{16}$/;
+/** How numbers without a trunk prefix are grouped in writing (ES/PT 3-3-3 or 3-2-2-2, DK/NO 2-2-2-2, IT mobiles). */
+const NO_TRUNK_SHAPE =
+  /^(?:\d{3}([ .-])\d{3}\1\d{3}|\d{3} \d{2} \d{2} \d{2}|\d{2} \d{2} \d{2} \d{2}|3\d{2}[ .-]?\d{6,7}|3\d{2}[ .-]\d{3}[ .-]\d{3,4})$/;
+const NANP_SHAPE = /^(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}$/;
+/** Words right before a number that make it a reference, not personal data. */
+const REFERENCE_BEFORE =
+  /(?:[A-Za-z0-9][-#_/]|#|€|\$|£|(?<!\p{L})(?:n[°ºo]\.?|nr\.?|no\.|order|auftrag\w*|bestell\w*|commande|invoice|rechnung\w*|facture|quote|angebot\w*|devis|case|ticket|fall|dossier|ref\.?|réf\.?|po|sku|art\.?|item|serial|lot|version|eur|usd|chf|gbp))[\s:.]{0,3}$/iu;
+const PHONE_BEFORE =
+  /(?<!\p{L})(?:tel|phone|fon|mobil\w*|mobile|handy|portable|fax|call|ruf\w*|appel\w*|joindre|whatsapp|cell|ph|t|m)\.?[\s:.]{0,3}$/iu;
+const VERSION_BEFORE = /(?:(?<!\p{L})(?:version|release|build|ver\.?)\s?|(?<!\p{L})v)$/iu;
+const SSN_BEFORE = /(?:ssn|social security(?: number| no\.?)?|ss#)[\s:#.]{0,3}$/i;
+const BSN_BEFORE = /(?:bsn|burgerservicenummer|sofinummer)[\s:#.]{0,3}$/i;
+
+/** Countries whose numbers are written nationally without a trunk prefix (no leading 0). */
+const NO_TRUNK = new Set(['ES', 'PT', 'DK', 'NO', 'GR', 'LU', 'MT', 'CY', 'IS', 'EE', 'LV', 'IT']);
+const NANP = new Set(['US', 'CA']);
+
+const phoneCache = new Map<string, boolean>();
+function validPhone(candidate: string, country?: CountryCode): boolean {
+  const key = country ? `${country}|${candidate}` : candidate;
+  let v = phoneCache.get(key);
+  if (v === undefined) {
+    const p = parsePhoneNumberFromString(candidate, country ? { defaultCountry: country, extract: false } : { extract: false }, METADATA);
+    v = p !== undefined && p.isValid();
+    if (phoneCache.size > 4096) phoneCache.clear();
+    phoneCache.set(key, v);
+  }
+  return v;
+}
+
+interface RunContext {
+  text: string;
+  runStart: number;
+  before?: string;
+  /** False when the span starts inside a longer number: only checksummed identifiers may be cut out of it. */
+  standalone: boolean;
+}
+const beforeOf = (ctx: RunContext): string => (ctx.before ??= ctx.text.slice(Math.max(0, ctx.runStart - 28), ctx.runStart));
+
+function isPhone(s: string, digits: number, ctx: RunContext, o: DetectOptions): boolean {
+  if (!ctx.standalone || digits < 6 || digits > 15 || !PHONE_SHAPE.test(s) || DATE_SHAPE.test(s)) return false;
+  if (s[0] === '+') return validPhone(s);
+  if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`);
+  const hinted = PHONE_BEFORE.test(beforeOf(ctx));
+  if (!hinted && REFERENCE_BEFORE.test(beforeOf(ctx))) return false;
+  const lead = s[0] === '(' ? s[1] : s[0];
+  for (const c of o.countries) {
+    if (lead === '0') {
+      if (!NO_TRUNK.has(c) || c === 'IT') {
+        if (validPhone(s, c)) return true;
+      }
+    } else if (NANP.has(c)) {
+      if ((hinted || NANP_SHAPE.test(s)) && validPhone(s, c)) return true;
+    } else if (NO_TRUNK.has(c) && (hinted || NO_TRUNK_SHAPE.test(s))) {
+      if (validPhone(s, c)) return true;
+    } else if (hinted && validPhone(s, c)) return true;
+  }
+  return false;
+}
+
+function classifyChunk(text: string, a: number, b: number, ctx: RunContext, o: DetectOptions): DetectorType | null {
+  const s = text.slice(a, b);
+  const c = s.replace(NON_ALNUM, '').toUpperCase();
+  const n = c.length;
+  const en = o.enabled;
+  if (n < 4) return null;
+  if (ALL_DIGITS.test(c)) {
+    if (en.has('IP') && n <= 12 && isIpv4(s) && !VERSION_BEFORE.test(beforeOf(ctx))) return 'IP';
+    if (n >= 12 && en.has('CARD') && CARD_SHAPE.test(s) && isPaymentCard(c)) return 'CARD';
+    if (n === 15 && en.has('NIR') && isNir(c)) return 'NIR';
+    if (n === 11 && en.has('STEUERID') && isSteuerId(c)) return 'STEUERID';
+    if (n === 9) {
+      if (en.has('SSN') && isSsn(c) && (SSN_SHAPE.test(s) || (ctx.standalone && SSN_BEFORE.test(beforeOf(ctx))))) return 'SSN';
+      if (
+        en.has('BSN') &&
+        ctx.standalone &&
+        BSN_SHAPE.test(s) &&
+        isBsn(c) &&
+        (BSN_BEFORE.test(beforeOf(ctx)) || !REFERENCE_BEFORE.test(beforeOf(ctx)))
+      )
+        return 'BSN';
+    }
+    if (en.has('PHONE') && isPhone(s, n, ctx, o)) return 'PHONE';
+    return null;
+  }
+  if (s[0] === '+' || s[0] === '(') {
+    if (en.has('PHONE') && ALL_DIGITS.test(c) && isPhone(s, n, ctx, o)) return 'PHONE';
+    return null;
+  }
+  if (n >= 15 && en.has('IBAN') && /^[A-Z]{2}\d{2}/.test(c) && !/[^A-Za-z0-9 \u00a0]/.test(s) && isIban(c)) return 'IBAN';
+  if (n === 9) {
+    if (en.has('DNI') && DNI_SHAPE.test(s) && isDni(c) && !REFERENCE_BEFORE.test(beforeOf(ctx))) return 'DNI';
+    if (en.has('NIE') && NIE_SHAPE.test(s) && isNie(c)) return 'NIE';
+    if (en.has('NINO') && NINO_SHAPE.test(s) && isNino(c)) return 'NINO';
+  }
+  if (n === 16 && en.has('CODICEFISCALE') && CF_SHAPE.test(s) && isCodiceFiscale(c)) return 'CODICEFISCALE';
+  if (n === 15 && en.has('NIR') && isNir(c)) return 'NIR';
+  return null;
+}
+
+const isAsciiLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isAsciiUpper = (c: number): boolean => c >= 65 && c <= 90;
+const MAX_CHUNKS = 9;
+const GLUE = /^[:.,]\d/;
+const GLUE_BEFORE = /\d[:.,]$/;
+
+function detectRuns(text: string, out: Span[], o: DetectOptions): void {
+  RUN.lastIndex = 0;
+  for (let m = RUN.exec(text); m; m = RUN.exec(text)) {
+    let start = m.index;
+    const end = start + m[0].length;
+    // Letters glued to the front (IBAN country, NIE, NINO, codice fiscale), at most 8.
+    let j = start;
+    while (j > 0 && start - j < 8 && isAsciiLetter(text.charCodeAt(j - 1))) j--;
+    // Inside a longer word or identifier (`Kundennummer123`, `file_2024`): that first chunk is not a value of its own.
+    const glued = j > 0 && (isWordAt(text, j - 1) || text[j - 1] === '_' || text[j - 1] === '@');
+    if (glued) j = start;
+    start = j;
+    // A spaced NINO prefix: `AB 12 34 56 C`.
+    if (
+      !glued &&
+      j === m.index &&
+      j >= 3 &&
+      text[j - 1] === ' ' &&
+      isAsciiUpper(text.charCodeAt(j - 2)) &&
+      isAsciiUpper(text.charCodeAt(j - 3)) &&
+      !isWordAt(text, j - 4)
+    )
+      start = j - 3;
+    if (glued) {
+      // nothing in front belongs to it
+    } else if (start > 0 && (text[start - 1] === '+' || text[start - 1] === '(')) start--;
+    else if (start > 1 && text[start - 1] === ' ' && text[start - 2] === '+') start -= 2;
+
+    // Chunks: split at spaces; sequences of chunks are the candidates.
+    const s = text.slice(start, end);
+    const chunks: Array<[number, number]> = [];
+    let last = 0;
+    SPACES.lastIndex = 0;
+    for (let sm = SPACES.exec(s); sm; sm = SPACES.exec(s)) {
+      if (sm.index > last) chunks.push([start + last, start + sm.index]);
+      last = sm.index + sm[0].length;
+    }
+    if (last < s.length) chunks.push([start + last, end]);
+    // A chunk glued to a time or decimal (`… 14:30`, `12,50 …`) belongs to that number, not to the run.
+    if (chunks.length > 1 && GLUE.test(text.slice(end, end + 2))) chunks.pop();
+    if (chunks.length > 1 && GLUE_BEFORE.test(text.slice(Math.max(0, start - 2), start))) chunks.shift();
+    if (glued) chunks.shift();
+    const ctx: RunContext = { text, runStart: start, standalone: true };
+    let standalone = !glued;
+    for (let i = 0; i < chunks.length;) {
+      let hit = false;
+      for (let k = Math.min(chunks.length - 1, i + MAX_CHUNKS - 1); k >= i; k--) {
+        let a = chunks[i][0];
+        let b = chunks[k][1];
+        // A chunk may carry a separator from the run's edge: `(0)30` keeps its bracket, `…78)` drops it.
+        while (b > a && (text[b - 1] === '(' || (text[b - 1] === ')' && !text.slice(a, b).includes('(')))) b--;
+        while (a < b && text[a] === ')') a++;
+        ctx.runStart = a;
+        ctx.before = undefined;
+        ctx.standalone = standalone;
+        const type = classifyChunk(text, a, b, ctx, o);
+        if (type) {
+          out.push({ start: a, end: b, type, drop: false });
+          i = k + 1;
+          hit = true;
+          break;
+        }
+      }
+      if (!hit) {
+        // After a number chunk that is nothing, the next span starts inside a longer number (not after a lone separator or letters).
+        standalone =
+          /^(?:[/\-–|]|[A-Za-z]+)$/.test(text.slice(chunks[i][0], chunks[i][1])) ||
+          (i + 1 < chunks.length && chunks[i + 1][0] - chunks[i][1] > 1);
+        i++;
+      } else standalone = true;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known values: each PII value of the record (and its parts, for names) searched in the folded text.
+
+/** Two-letter words that are never searched for alone as a name part. */
+const SHORT_WORDS = new Set(
+  'do to in on at an am im er es la le de du et ou il so no be we he me my by or of it is us as up go ok hi ja da wo zu ab en un ne se ce sa ma ta mo di al el lo si ha ho ca va'.split(
+    ' ',
+  ),
+);
+/** Name particles never searched for alone. */
+const PARTICLES = new Set([
+  'von',
+  'van',
+  'der',
+  'den',
+  'del',
+  'della',
+  'des',
+  'dos',
+  'das',
+  'zu',
+  'ter',
+  'ten',
+  'mc',
+  'mac',
+  'bin',
+  'ibn',
+  'dr',
+  'prof',
+  'mr',
+  'mrs',
+  'ms',
+  'frau',
+  'herr',
+  'mme',
+  'mlle',
+  'm',
+]);
+
+export interface Needle {
+  folded: string;
+  type: EntityType;
+  drop: boolean;
+}
+
+export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
+  const seen = new Map<string, Needle>();
+  const add = (raw: string, type: EntityType, drop: boolean): void => {
+    const v = raw.trim();
+    if (v.length < 2) return;
+    // ß is written ss as often as not: search both spellings.
+    if (v.includes('ß')) add(v.replace(/ß/g, 'ss'), type, drop);
+    const folded = fold(v);
+    const prev = seen.get(folded);
+    if (prev) {
+      prev.drop ||= drop;
+      return;
+    }
+    seen.set(folded, { folded, type, drop });
+  };
+  for (const kv of values) {
+    if (typeof kv.value !== 'string') continue;
+    const type = kv.type ?? 'VALUE';
+    const drop = kv.handling === 'drop';
+    add(kv.value, type, drop);
+    if (type === 'PERSON') {
+      for (const part of kv.value.split(/[\s,;/]+/)) {
+        const f = fold(part.replace(/^[.'’-]+|[.'’-]+$/g, ''));
+        if (f.length < 2 || PARTICLES.has(f) || (f.length === 2 && SHORT_WORDS.has(f))) continue;
+        add(part.replace(/^[.'’-]+|[.'’-]+$/g, ''), type, drop);
+        // Double-barrelled names: each half too.
+        if (f.includes('-')) for (const half of part.split('-')) if (fold(half).length >= 3) add(half, type, drop);
+      }
+    }
+  }
+  // Longest first: a full name wins over its parts at the same offset.
+  return [...seen.values()].sort((x, y) => y.folded.length - x.folded.length);
+}
+
+function detectKnown(text: string, needles: readonly Needle[], out: Span[]): void {
+  if (needles.length === 0) return;
+  const folded = fold(text);
+  for (const nd of needles) {
+    const f = nd.folded;
+    const wordStart = isWordAt(f, 0);
+    const wordEnd = isWordAt(f, f.length - 1);
+    for (let i = folded.indexOf(f); i !== -1; i = folded.indexOf(f, i + 1)) {
+      const e = i + f.length;
+      if (wordStart && isWordAt(text, i - 1)) continue;
+      if (wordEnd && isWordAt(text, e)) continue;
+      out.push({ start: i, end: e, type: nd.type, drop: nd.drop });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Overlapping spans become one: the earliest, longest span names the type; a drop anywhere drops the union. */
+export function mergeSpans(spans: Span[]): Span[] {
+  if (spans.length < 2) return spans;
+  spans.sort((x, y) => x.start - y.start || y.end - x.end);
+  const out: Span[] = [spans[0]];
+  for (let i = 1; i < spans.length; i++) {
+    const s = spans[i];
+    const top = out[out.length - 1];
+    if (s.start < top.end) {
+      if (s.end > top.end) top.end = s.end;
+      top.drop ||= s.drop;
+    } else out.push(s);
+  }
+  return out;
+}
+
+/** All entity spans of a text, merged, in order. */
+export function detectSpans(text: string, needles: readonly Needle[], o: DetectOptions): Span[] {
+  const out: Span[] = [];
+  const en = o.enabled;
+  if (en.has('EMAIL')) detectEmails(text, out);
+  if (en.has('IP')) detectIpv6(text, out);
+  if (en.has('SECRET')) detectSecrets(text, out);
+  detectRuns(text, out, o);
+  detectKnown(text, needles, out);
+  return mergeSpans(out);
+}
