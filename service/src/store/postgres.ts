@@ -101,6 +101,20 @@ class PgTenantStore extends SqlTenantOps implements TenantStore {
   }
 }
 
+function sessionOptions(o: PostgresStoreOptions): { options?: string } {
+  const settings = { ...(o.schema ? { search_path: o.schema } : {}), ...(o.sessionSettings ?? {}) };
+  for (const [k, v] of Object.entries(settings)) {
+    if (!/^[a-z_]+$/.test(k) || !/^[\w.-]+$/.test(v)) {
+      throw new SovraError('validation', `Session setting '${k}' is not usable.`, {
+        code: 'STORE_INPUT_INVALID',
+        fix: 'Use plain PostgreSQL setting names and values.',
+      });
+    }
+  }
+  const parts = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`);
+  return parts.length > 0 ? { options: parts.join(' ') } : {};
+}
+
 export interface PostgresStoreOptions extends StoreOptions {
   connectionString: string;
   poolSize?: number;
@@ -108,6 +122,8 @@ export interface PostgresStoreOptions extends StoreOptions {
   schema?: string;
   /** Application name shown in pg_stat_activity. */
   applicationName?: string;
+  /** Extra session settings, e.g. { synchronous_commit: 'off' } for throwaway test databases. */
+  sessionSettings?: Record<string, string>;
 }
 
 export class PostgresStore implements Store {
@@ -136,7 +152,7 @@ export class PostgresStore implements Store {
       max: options.poolSize ?? 10,
       application_name: options.applicationName ?? 'sovra',
       types,
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      ...sessionOptions(options),
     });
     pool.on('error', (err) => log().warn('store pool client error', { err }));
     const store = new PostgresStore(pool, options.now ?? Date.now);
