@@ -250,7 +250,30 @@ export type ParsedConfig = z.infer<typeof configSchema>;
 /** An address-country lookup for public egress networks (the bundled GeoLite2 data). */
 export type CountryOf = (ip: string) => string | undefined;
 
-type Issue = { path: (string | number)[]; message: string };
+/** A residency finding: where, which rule it breaks, and the message with its fix. */
+export type ResidencyIssue = { path: (string | number)[]; rule: ResidencyRule; message: string };
+type Issue = ResidencyIssue;
+
+/** The rules of the residency gate (`sovra policy check` prints them with each finding). */
+export const RESIDENCY_RULES = {
+  UNKNOWN_REGION: "A region must be a known cloud region or one of the deployment's own sites.",
+  DEPLOYMENT_OUTSIDE: 'The sidecar must run inside the jurisdiction it serves.',
+  UNDEFINED_JURISDICTION: 'Every jurisdiction named must be defined.',
+  ENDPOINT_OUTSIDE: 'A model endpoint must run inside its jurisdiction.',
+  KEYS_OUTSIDE: "A jurisdiction's key provider must sit inside it.",
+  STORE_OUTSIDE: "The store and its backups must sit inside the deployment's jurisdiction.",
+  LOG_SINK_OUTSIDE: "Log sinks must sit inside the deployment's jurisdiction.",
+  EGRESS_NETWORK_OUTSIDE: 'Allowed egress networks must lie inside the jurisdiction.',
+  ENDPOINT_NOT_ALLOWED: "An endpoint's host or address must be among its jurisdiction's allowed egress hosts and networks.",
+  ENDPOINT_RESOLVES_OUTSIDE: "Every address an endpoint's host resolves to must lie in its jurisdiction's allowed networks.",
+  PROXY_OUTSIDE: 'An egress proxy must sit inside the jurisdiction.',
+  DUPLICATE_ID: 'Endpoint and tenant ids must be unique.',
+  GEOFENCE_OUTSIDE: "Geo-fencing may only admit countries of the deployment's jurisdiction.",
+  TENANT_NOT_ENTITLED: 'A tenant may only reach jurisdictions it is entitled to.',
+  CROSS_JURISDICTION_FALLBACK: 'No model server, network or proxy may be shared between jurisdictions, so no failover can cross one.',
+  SCHEMA: 'The configuration must match the schema.',
+} as const;
+export type ResidencyRule = keyof typeof RESIDENCY_RULES;
 
 /**
  * Residency rules the per-field schema cannot express. Returns issues with paths; the caller
@@ -261,18 +284,20 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
   const where = (r: string): string | undefined => regionCountry(r, cfg.regions);
   const jurs = cfg.jurisdictions;
 
-  const checkRegion = (path: (string | number)[], r: string, j: string, what: string): void => {
+  const checkRegion = (path: (string | number)[], r: string, j: string, what: string, rule: ResidencyRule): void => {
     const c = where(r);
     const jc = jurs[j];
     if (!jc) return;
     if (c === undefined) {
       issues.push({
         path,
+        rule: 'UNKNOWN_REGION',
         message: `${what} is in region '${r}', which Sovra does not know. Fix: use a cloud region id (e.g. eu-central-1, europe-west3, germanywestcentral) or declare your site under regions: (e.g. regions: { ${r}: DE }).`,
       });
     } else if (!jc.countries.includes(c)) {
       issues.push({
         path,
+        rule,
         message: `${what} is declared in '${r}' (${c}), which is outside jurisdiction ${j} (${jc.countries.join(', ')}). Fix: use a region inside ${j}, or move it to the jurisdiction that covers ${c}.`,
       });
     }
@@ -282,16 +307,17 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
   if (!jurs[dep]) {
     issues.push({
       path: ['deployment', 'jurisdiction'],
+      rule: 'UNDEFINED_JURISDICTION',
       message: `jurisdiction '${dep}' is not defined. Fix: add it under jurisdictions: or use one of ${Object.keys(jurs).join(', ') || '(none defined)'}.`,
     });
   } else {
-    checkRegion(['deployment', 'region'], cfg.deployment.region, dep, 'This sidecar');
+    checkRegion(['deployment', 'region'], cfg.deployment.region, dep, 'This sidecar', 'DEPLOYMENT_OUTSIDE');
   }
 
   const seenEndpoints = new Map<string, string>();
   for (const [j, jc] of Object.entries(jurs)) {
     const base = ['jurisdictions', j];
-    checkRegion([...base, 'keys', 'region'], jc.keys.region, j, `The ${jc.keys.provider} key provider`);
+    checkRegion([...base, 'keys', 'region'], jc.keys.region, j, `The ${jc.keys.provider} key provider`, 'KEYS_OUTSIDE');
     const networks: Cidr[] = [];
     jc.egress.networks.forEach((n, i) => {
       const parsed = parseCidr(n);
@@ -302,6 +328,7 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
         if (c !== undefined && !jc.countries.includes(c)) {
           issues.push({
             path: [...base, 'egress', 'networks', i],
+            rule: 'EGRESS_NETWORK_OUTSIDE',
             message: `Egress network ${n} is located in ${c}, outside jurisdiction ${j} (${jc.countries.join(', ')}). Fix: allow only networks inside ${j}.`,
           });
         }
@@ -313,28 +340,32 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
       if (prev)
         issues.push({
           path: [...path, 'id'],
+          rule: 'DUPLICATE_ID',
           message: `Endpoint id '${ep.id}' is already used in ${prev}. Fix: give every endpoint its own id (ids appear in the audit trail).`,
         });
       seenEndpoints.set(ep.id, `jurisdictions.${j}`);
-      checkRegion([...path, 'region'], ep.region, j, `Endpoint '${ep.id}'`);
+      checkRegion([...path, 'region'], ep.region, j, `Endpoint '${ep.id}'`, 'ENDPOINT_OUTSIDE');
       if (ep.provider === 'openai-compatible') {
         const host = new URL(ep.baseUrl).hostname.replace(/^\[|\]$/g, '');
         if (isIP(host) !== 0) {
           if (!networks.some((n) => n.contains(host))) {
             issues.push({
               path: [...path, 'baseUrl'],
+              rule: 'ENDPOINT_NOT_ALLOWED',
               message: `Endpoint '${ep.id}' points at ${host}, which is not inside jurisdictions.${j}.egress.networks. Fix: add the endpoint's network there, or point it at a model server inside ${j}.`,
             });
           }
         } else if (!jc.egress.hosts.map((h) => h.toLowerCase()).includes(host.toLowerCase())) {
           issues.push({
             path: [...path, 'baseUrl'],
+            rule: 'ENDPOINT_NOT_ALLOWED',
             message: `Endpoint '${ep.id}' names host '${host}', which is not listed in jurisdictions.${j}.egress.hosts. Fix: add it there (its resolved addresses must also be in egress.networks).`,
           });
         }
         if (isIP(host) === 0 && jc.egress.networks.length === 0) {
           issues.push({
             path: [...base, 'egress', 'networks'],
+            rule: 'ENDPOINT_NOT_ALLOWED',
             message: `Endpoint '${ep.id}' is reached by host name, but jurisdiction ${j} allows no networks, so every resolved address would be refused. Fix: list the networks of ${j}'s model servers under egress.networks.`,
           });
         }
@@ -342,6 +373,7 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
           if (!networks.some((n) => n.contains(a))) {
             issues.push({
               path: [...path, 'pinnedAddresses', k],
+              rule: 'ENDPOINT_RESOLVES_OUTSIDE',
               message: `Pinned address ${a} is outside jurisdictions.${j}.egress.networks. Fix: pin only addresses inside ${j}'s allowed networks.`,
             });
           }
@@ -353,6 +385,7 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
       if (isIP(ph) !== 0 ? !networks.some((n) => n.contains(ph)) : !jc.egress.hosts.includes(ph)) {
         issues.push({
           path: [...base, 'egress', 'proxy'],
+          rule: 'PROXY_OUTSIDE',
           message: `Egress proxy ${ph} is not inside jurisdiction ${j}'s allowed networks or hosts. Fix: use a proxy inside ${j}, or none.`,
         });
       }
@@ -364,6 +397,7 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
       if (!jurs[j]) {
         issues.push({
           path: ['tenants', i, 'jurisdictions', k],
+          rule: 'UNDEFINED_JURISDICTION',
           message: `Tenant '${t.id}' names jurisdiction '${j}', which is not defined. Fix: use one of ${Object.keys(jurs).join(', ')} or define '${j}' under jurisdictions:.`,
         });
       }
@@ -372,21 +406,27 @@ export function residencyIssues(cfg: ParsedConfig, countryOf?: CountryOf): Issue
   const ids = new Set<string>();
   cfg.tenants.forEach((t, i) => {
     if (ids.has(t.id))
-      issues.push({ path: ['tenants', i, 'id'], message: `Tenant id '${t.id}' appears twice. Fix: tenant ids must be unique.` });
+      issues.push({
+        path: ['tenants', i, 'id'],
+        rule: 'DUPLICATE_ID',
+        message: `Tenant id '${t.id}' appears twice. Fix: tenant ids must be unique.`,
+      });
     ids.add(t.id);
   });
 
   if (jurs[dep]) {
-    checkRegion(['store', 'region'], cfg.store.region, dep, `The ${cfg.store.kind} store`);
-    if (cfg.store.backup) checkRegion(['store', 'backup', 'region'], cfg.store.backup.region, dep, 'The store backup target');
+    checkRegion(['store', 'region'], cfg.store.region, dep, `The ${cfg.store.kind} store`, 'STORE_OUTSIDE');
+    if (cfg.store.backup)
+      checkRegion(['store', 'backup', 'region'], cfg.store.backup.region, dep, 'The store backup target', 'STORE_OUTSIDE');
     cfg.log.sinks.forEach((s, i) => {
-      if (s.kind !== 'stdout') checkRegion(['log', 'sinks', i, 'region'], s.region, dep, `Log sink ${s.kind}`);
+      if (s.kind !== 'stdout') checkRegion(['log', 'sinks', i, 'region'], s.region, dep, `Log sink ${s.kind}`, 'LOG_SINK_OUTSIDE');
     });
     const countries = cfg.http.geofence.countries;
     countries?.forEach((c, i) => {
       if (!jurs[dep]!.countries.includes(c)) {
         issues.push({
           path: ['http', 'geofence', 'countries', i],
+          rule: 'GEOFENCE_OUTSIDE',
           message: `Geo-fence country ${c} is outside this deployment's jurisdiction ${dep}. Fix: allow only countries of ${dep}.`,
         });
       }
