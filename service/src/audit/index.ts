@@ -51,3 +51,12 @@ export {
   type AuditLogOptions,
   type InclusionProof,
 } from './auditLog.js';
+export {
+  art30Record,
+  buildEvidencePack,
+  evidencePackCsv,
+  toCsv,
+  type Art30Record,
+  type EvidencePack,
+  type ExportOptions,
+} from './export.js';
