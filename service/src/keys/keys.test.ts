@@ -20,7 +20,10 @@ const open: ManagedKeyService[] = [];
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'sovra-keys-'));
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => {
+  hsm?.dispose();
+  rmSync(root, { recursive: true, force: true });
+});
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
 });

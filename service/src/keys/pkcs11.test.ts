@@ -20,7 +20,10 @@ beforeAll(() => {
   hsm = softHsm(dir);
   for (const label of ['eu-main', 'eu-other']) hsm.initToken(label);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => {
+  hsm.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const cfg = (tokenLabel: string, module = hsm.module): KeysConfig => ({
   provider: 'pkcs11',

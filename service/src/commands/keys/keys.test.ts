@@ -23,7 +23,9 @@ beforeAll(() => {
   copyFileSync(join(ROOT, 'config', 'sovra.example.yaml'), config);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 function quiet(): string[] {
   const out: string[] = [];

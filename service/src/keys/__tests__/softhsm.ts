@@ -22,6 +22,8 @@ export interface SoftHsm {
   conf: string;
   /** Creates a token with this label (unique per call is the caller's job). */
   initToken(label: string): void;
+  /** Puts SOFTHSM2_CONF back as it was (call after every key service is closed). */
+  dispose(): void;
 }
 
 export function softHsm(dir: string): SoftHsm {
@@ -37,6 +39,7 @@ export function softHsm(dir: string): SoftHsm {
   // libsofthsm2 reads SOFTHSM2_CONF with getenv() when the module is initialised. Jest hands
   // each test file a copy of process.env, so set it on the real process (the outer context).
   const realProcess = runInThisContext('process') as NodeJS.Process;
+  const previous = realProcess.env.SOFTHSM2_CONF;
   realProcess.env.SOFTHSM2_CONF = conf;
   process.env.SOFTHSM2_CONF = conf;
   const module = SOFTHSM_MODULE;
@@ -48,6 +51,10 @@ export function softHsm(dir: string): SoftHsm {
         env: { ...process.env, SOFTHSM2_CONF: conf },
         stdio: 'pipe',
       });
+    },
+    dispose() {
+      if (previous === undefined) delete realProcess.env.SOFTHSM2_CONF;
+      else realProcess.env.SOFTHSM2_CONF = previous;
     },
   };
 }
