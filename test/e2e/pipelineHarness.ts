@@ -1,0 +1,162 @@
+/**
+ * A whole sidecar for one tenant and jurisdiction, assembled from the real stages, against the
+ * org emulator (real JWT login, real SOQL over HTTP), a SQLite store, a local keyring and
+ * loopback OpenAI-compatible model servers — one per jurisdiction, so tests can count what
+ * reached which. Used by the pipeline end-to-end suites.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../../service/src/audit/index.js';
+import { createClassifier } from '../../service/src/classify/index.js';
+import { EU_MEMBER_STATES } from '../../service/src/config/countries.js';
+import { createJurisdictionResolver } from '../../service/src/jurisdiction/index.js';
+import { createKeyService, type ManagedKeyService } from '../../service/src/keys/index.js';
+import {
+  createPipeline,
+  loadFieldDefinitions,
+  loadOrgMetadata,
+  type Pipeline,
+  type RequestOutcome,
+} from '../../service/src/pipeline/index.js';
+import { createPolicyEngine } from '../../service/src/policy/index.js';
+import { createRouter, type ModelRouter } from '../../service/src/route/index.js';
+import { SalesforceConnection } from '../../service/src/salesforce/index.js';
+import { createSanitizer } from '../../service/src/sanitize/index.js';
+import { SqliteStore, type Lease, type Store, type TenantStore } from '../../service/src/store/index.js';
+import type { IntakeWork } from '../../service/src/intake/index.js';
+import { startTestOrg, type TestOrg } from '../reliability/harness.js';
+import { startLoopbackUpstream, type LoopbackUpstream, type UpstreamReply, type RecordedRequest } from './models-upstream.js';
+
+export interface SidecarUnderTest {
+  org: TestOrg;
+  sf: SalesforceConnection;
+  store: Store;
+  tenantStore: TenantStore;
+  keys: ManagedKeyService;
+  audit: AuditLog;
+  router: ModelRouter;
+  pipeline: Pipeline;
+  upstreams: { EU: LoopbackUpstream; US: LoopbackUpstream };
+  outcomes: RequestOutcome[];
+  /** Claims the given AiRequest__c ids in the store and runs them through the pipeline as one batch. */
+  run(ids: string[]): Promise<RequestOutcome[]>;
+  close(): Promise<void>;
+}
+
+export async function startSidecar(options: { reply?: (req: RecordedRequest) => UpstreamReply } = {}): Promise<SidecarUnderTest> {
+  const dir = mkdtempSync(join(tmpdir(), 'sovra-pipeline-'));
+  const org = await startTestOrg({ jurisdictions: ['EU'] });
+  const sf = await SalesforceConnection.connect({ tenant: org.tenant, baseDir: process.cwd(), env: org.env });
+  const store = new SqliteStore({ path: join(dir, 'sovra.db') });
+  const tenantStore = store.forTenant(org.tenant.id);
+  const keys = await createKeyService('EU', { provider: 'local', region: 'eu-central-1', path: join(dir, 'eu.keyring') }, { baseDir: dir });
+  const audit = new AuditLog({
+    store,
+    keys,
+    tenant: org.tenant.id,
+    jurisdiction: 'EU',
+    region: 'eu-central-1',
+    namespace: org.tenant.namespace,
+    checkpointEvery: 50,
+  });
+  const answer = (req: RecordedRequest): UpstreamReply => {
+    const body = req.body as { messages?: { content?: string }[] };
+    const user = body.messages?.[1]?.content ?? '';
+    const tokens = user.match(/⟦[A-Z_]+_\d+⟧/g) ?? [];
+    return {
+      kind: 'completion',
+      content: `Summary: ${tokens.slice(0, 2).join(' and ') || 'no contacts'} should be called back this week.`,
+    };
+  };
+  const EU = await startLoopbackUpstream(options.reply ?? answer);
+  const US = await startLoopbackUpstream(answer);
+  const refusals: unknown[] = [];
+  const holder: { pipeline?: Pipeline } = {};
+  const router = createRouter({
+    jurisdiction: 'EU',
+    config: {
+      endpoints: [
+        {
+          id: 'eu-loopback',
+          provider: 'openai-compatible',
+          region: 'eu-central-1',
+          model: 'loopback-model',
+          baseUrl: EU.baseUrl,
+          priority: 10,
+          timeoutMs: 5_000,
+          maxRetries: 1,
+        },
+      ],
+      egress: { networks: ['127.0.0.0/8'], hosts: ['127.0.0.1'] },
+    },
+    onEgressRefusal: (e) => {
+      refusals.push(e);
+      holder.pipeline?.onEgressRefusal(e);
+    },
+    backoff: { baseMs: 5, maxMs: 20 },
+  });
+  const outcomes: RequestOutcome[] = [];
+  const metadata = await loadOrgMetadata(sf);
+  const classifier = createClassifier({
+    loadFieldDefinitions: (_t, object) => loadFieldDefinitions(sf, object),
+    policies: metadata.fieldPolicies,
+    unclassifiedHandling: 'drop',
+  });
+  const resolver = createJurisdictionResolver({
+    deploymentJurisdiction: 'EU',
+    configJurisdictions: [
+      { id: 'EU', countries: EU_MEMBER_STATES },
+      { id: 'US', countries: ['US'] },
+    ],
+    orgJurisdictions: metadata.jurisdictions.filter((j) => j.id === 'EU' || j.id === 'US'),
+    rules: metadata.residencyRules,
+  });
+  const pipeline = createPipeline({
+    tenant: org.tenant,
+    deployment: { jurisdiction: 'EU', region: 'eu-central-1' },
+    sf,
+    store: tenantStore,
+    keys,
+    audit,
+    router,
+    sanitizer: createSanitizer({ countries: ['DE', 'FR', 'NL', 'IE', 'GB', 'US'] }),
+    classifier,
+    policy: createPolicyEngine(),
+    resolver: async () => ({ metadata, jurisdiction: resolver }),
+    onOutcome: (o) => outcomes.push(o),
+  });
+  holder.pipeline = pipeline;
+  const p = pipeline;
+  return {
+    org,
+    sf,
+    store,
+    tenantStore,
+    keys,
+    audit,
+    router,
+    pipeline: p,
+    upstreams: { EU, US },
+    outcomes,
+    async run(ids) {
+      const before = outcomes.length;
+      const batch: IntakeWork[] = [];
+      for (const id of ids) {
+        const c = await tenantStore.claim(id, { jurisdiction: 'EU', owner: 'test', leaseMs: 60_000, source: 'event' });
+        if (c.status !== 'claimed') throw new Error(`request ${id} was not claimable (${c.status})`);
+        batch.push({ requestId: id, externalId: null, source: 'event', lease: c.lease as Lease, request: c.request, replayId: null });
+      }
+      await p.process(batch);
+      return outcomes.slice(before);
+    },
+    async close() {
+      await router.close();
+      await EU.close();
+      await US.close();
+      await keys.close();
+      await store.close();
+      await org.close();
+    },
+  };
+}
