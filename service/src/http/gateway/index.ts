@@ -12,3 +12,4 @@ export type {
   SanitizeInput,
 } from './ports.js';
 export { chatCompletionRequestSchema, parseChatRequest } from './wire.js';
+export { auditLogPort, toAuditInput, type AuditRecorder } from './auditPort.js';

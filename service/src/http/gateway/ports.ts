@@ -70,6 +70,11 @@ export interface GatewayAuditEvent {
     tokenized: number;
     dropped: number;
   };
+  /**
+   * The raw prompt (JSON of the caller's messages) and the restored answer the caller received,
+   * handed to the audit stage ONLY to compute keyed hashes (HMAC) — never stored, never logged.
+   */
+  raw?: { prompt: string; answer?: string };
 }
 
 export type GatewayAudit = (event: GatewayAuditEvent) => void | Promise<void>;

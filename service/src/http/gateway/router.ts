@@ -179,6 +179,9 @@ export function createGatewayRouter(deps: GatewayDeps): Router {
       let caller: GatewayCaller | undefined;
       let sanitized: SanitizedConversation | undefined;
       const answer = { content: '', toolCalls: [] as ToolCall[] };
+      // What the caller received (restored): only for the audit's keyed hashes.
+      const restored = { content: '', toolArgs: new Map<number, string>() };
+      let rawPrompt: string | undefined;
       const ending = (outcome: GatewayOutcome, extra: Partial<GatewayAuditEvent> = {}): GatewayAuditEvent => {
         const ev: GatewayAuditEvent = { ...base(req, res, requestId, started, wantsStream), outcome, ...extra };
         if (caller) {
@@ -189,6 +192,12 @@ export function createGatewayRouter(deps: GatewayDeps): Router {
           ev.sanitized = { messages: sanitized.messages, tokenized: sanitized.tokenized, dropped: sanitized.dropped };
           if (answer.content || answer.toolCalls.length > 0) ev.sanitized.answer = { content: answer.content, toolCalls: answer.toolCalls };
         }
+        if (rawPrompt !== undefined) {
+          ev.raw = { prompt: rawPrompt };
+          if (restored.content || restored.toolArgs.size > 0) {
+            ev.raw.answer = JSON.stringify({ content: restored.content, toolArguments: [...restored.toolArgs.values()] });
+          }
+        }
         return ev;
       };
 
@@ -197,6 +206,7 @@ export function createGatewayRouter(deps: GatewayDeps): Router {
         caller = resolveKey(req.headers.authorization);
         assertEntitled(caller, deps.tenants, jurisdiction);
         const { request, includeUsage } = parseChatRequest(req.body);
+        rawPrompt = JSON.stringify(request.messages);
         sanitized = await sanitizer.sanitizeMessages({
           requestId,
           tenantId: caller.tenantId,
@@ -219,14 +229,16 @@ export function createGatewayRouter(deps: GatewayDeps): Router {
             const d = sanitizer.createDetokenizer(sanitized!.handle, { escape });
             return d.push(text) + d.flush();
           };
+          restored.content = whole(r.content, 'none');
+          r.toolCalls.forEach((t, i) => restored.toolArgs.set(i, whole(t.function.arguments, 'json')));
           const body = completionObject({
             id: requestId,
             created: Math.floor(Date.now() / 1000),
             model: r.model,
-            content: whole(r.content, 'none'),
-            toolCalls: r.toolCalls.map((t) => ({
+            content: restored.content,
+            toolCalls: r.toolCalls.map((t, i) => ({
               ...t,
-              function: { name: t.function.name, arguments: whole(t.function.arguments, 'json') },
+              function: { name: t.function.name, arguments: restored.toolArgs.get(i) ?? '' },
             })),
             finishReason: r.finishReason,
             ...(r.usage ? { usage: r.usage } : {}),
@@ -257,6 +269,7 @@ export function createGatewayRouter(deps: GatewayDeps): Router {
           requestId,
           started,
           answer,
+          restored,
           (outcome, extra) => audit(ending(outcome, extra)),
           count,
         );
@@ -327,6 +340,7 @@ async function relayStream(
   requestId: string,
   started: number,
   answer: { content: string; toolCalls: ToolCall[] },
+  restored: { content: string; toolArgs: Map<number, string> },
   finish: (outcome: GatewayOutcome, extra: Partial<GatewayAuditEvent>) => Promise<void>,
   count: (outcome: GatewayOutcome, started: number) => void,
 ): Promise<void> {
@@ -348,6 +362,10 @@ async function relayStream(
   res.flushHeaders();
 
   const send = (delta: Record<string, unknown>, fr: string | null = null): Promise<void> => {
+    if (typeof delta.content === 'string') restored.content += delta.content;
+    for (const t of (delta.tool_calls as { index: number; function: { arguments: string } }[] | undefined) ?? []) {
+      restored.toolArgs.set(t.index, (restored.toolArgs.get(t.index) ?? '') + t.function.arguments);
+    }
     if (!roleSent) {
       delta = { role: 'assistant', ...delta };
       roleSent = true;
