@@ -123,12 +123,12 @@ describe('outbox flusher', () => {
     // The first attempt reaches Salesforce but the process "dies" before markSent.
     const crashing: TenantStore = Object.create(t) as TenantStore;
     crashing.markSent = () => Promise.reject(new Error('killed'));
-    const first = new OutboxFlusher({ sf, store: crashing, decrypt: outboxDecryptor(keys), ...fast, leaseMs: 50 });
+    const first = new OutboxFlusher({ sf, store: crashing, decrypt: outboxDecryptor(keys), ...fast, leaseMs: 1_500 });
     await expect(first.flushOnce()).rejects.toThrow('killed');
     await expect(first.flushOnce()).rejects.toThrow('killed');
     expect(requestsWith('crash-')).toHaveLength(50);
     expect(entriesWith('crash-')).toHaveLength(50);
-    await new Promise((r) => setTimeout(r, 60)); // the dead flusher's leases run out
+    await new Promise((r) => setTimeout(r, 1_600)); // the dead flusher's leases run out
     const second = new OutboxFlusher({ sf, store: t, decrypt: outboxDecryptor(keys), ...fast });
     expect(await second.drain()).toBe(100);
     expect(requestsWith('crash-')).toHaveLength(50);
