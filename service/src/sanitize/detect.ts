@@ -120,9 +120,7 @@ const RUN = new RegExp(
   `\\d[A-Za-z0-9]*(?:(?:[\\-./]|${SP}{1,2}|${SP}?[()]${SP}?|${SP}[\\-/.]${SP})[A-Za-z0-9]*\\d[A-Za-z0-9]*)*(?:(?:${SP}|-)[A-Za-z](?![\\p{L}\\p{N}]))?`,
   'gu',
 );
-const SPACES = /[ \u00a0\u202f]+/g;
 const NON_ALNUM = /[^A-Za-z0-9]/g;
-const ALL_DIGITS = /^\d+$/;
 const PHONE_SHAPE = /^[+(]?\d[\d \u00a0\u202f\-./()]*$/;
 const DATE_SHAPE = /^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2})$/;
 const CARD_SHAPE = /^\d[\d -]*$/;
@@ -136,11 +134,108 @@ const CF_SHAPE = /^[A-Za-z0-9]{16}$/;
 const NO_TRUNK_SHAPE =
   /^(?:\d{3}([ .-])\d{3}\1\d{3}|\d{3} \d{2} \d{2} \d{2}|\d{2} \d{2} \d{2} \d{2}|3\d{2}[ .-]?\d{6,7}|3\d{2}[ .-]\d{3}[ .-]\d{3,4})$/;
 const NANP_SHAPE = /^(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}$/;
-/** Words right before a number that make it a reference, not personal data. */
-const REFERENCE_BEFORE =
-  /(?:[A-Za-z0-9][-#_/]|#|€|\$|£|(?<!\p{L})(?:n[°ºo]\.?|nr\.?|no\.|order|auftrag\w*|bestell\w*|commande|invoice|rechnung\w*|facture|quote|angebot\w*|devis|case|ticket|fall|dossier|ref\.?|réf\.?|po|sku|art\.?|item|serial|lot|version|eur|usd|chf|gbp))[\s:.]{0,3}$/iu;
-const PHONE_BEFORE =
-  /(?<!\p{L})(?:tel|phone|fon|mobil\w*|mobile|handy|portable|fax|call|ruf\w*|appel\w*|joindre|whatsapp|cell|ph|t|m)\.?[\s:.]{0,3}$/iu;
+/** Words right before a number that make it a reference, not personal data (stems match by prefix). */
+const REFERENCE_WORDS = new Set([
+  'n°',
+  'nº',
+  'no',
+  'nr',
+  'order',
+  'commande',
+  'invoice',
+  'facture',
+  'quote',
+  'devis',
+  'case',
+  'ticket',
+  'fall',
+  'dossier',
+  'ref',
+  'réf',
+  'po',
+  'sku',
+  'art',
+  'item',
+  'serial',
+  'lot',
+  'version',
+  'eur',
+  'usd',
+  'chf',
+  'gbp',
+  '#',
+  '€',
+  '$',
+  '£',
+  '-',
+]);
+const REFERENCE_STEMS = [
+  'auftrag',
+  'bestell',
+  'rechnung',
+  'angebot',
+  'vertrag',
+  'contrat',
+  'contract',
+  'lieferschein',
+  'kundennummer',
+  'customer',
+];
+const PHONE_WORDS = new Set([
+  'tel',
+  'tél',
+  'phone',
+  'fon',
+  'handy',
+  'portable',
+  'fax',
+  'call',
+  'joindre',
+  'whatsapp',
+  'cell',
+  'ph',
+  't',
+  'm',
+  'p',
+  'f',
+  'mob',
+  'rufnummer',
+  'nummer',
+  'numéro',
+  'number',
+]);
+const PHONE_STEMS = ['telef', 'teleph', 'téléph', 'mobil', 'anruf', 'appel', 'zentrale', 'durchwahl', 'standard'];
+const isReferenceWord = (w: string): boolean => REFERENCE_WORDS.has(w) || REFERENCE_STEMS.some((p) => w.startsWith(p));
+const isPhoneWord = (w: string): boolean => PHONE_WORDS.has(w) || PHONE_STEMS.some((p) => w.startsWith(p));
+
+/**
+ * The word right before a number, lower-cased, skipping up to three spaces, colons and dots:
+ * `Tel.: ` → `tel`, `Order # ` → `#`, `INV-` → `-` (glued to a code), `€ ` → `€`.
+ */
+function wordBefore(ctx: RunContext): string {
+  if (ctx.word !== undefined) return ctx.word;
+  const t = ctx.text;
+  let i = ctx.runStart;
+  let skipped = 0;
+  while (i > 0 && skipped < 3 && (t[i - 1] === ' ' || t[i - 1] === ':' || t[i - 1] === '.' || t[i - 1] === '\u00a0')) {
+    i--;
+    skipped++;
+  }
+  let w = '';
+  if (i > 0) {
+    const ch = t[i - 1];
+    if (ch === '#' || ch === '€' || ch === '$' || ch === '£') w = ch;
+    else if ((ch === '-' || ch === '_' || ch === '/') && skipped === 0 && isWordAt(t, i - 2)) w = '-';
+    else {
+      let j = i;
+      while (j > 0 && i - j < 24 && (isWordAt(t, j - 1) || t[j - 1] === '°' || t[j - 1] === 'º')) j--;
+      w = t.slice(j, i).toLowerCase();
+    }
+  }
+  ctx.word = w;
+  return w;
+}
+
 const VERSION_BEFORE = /(?:(?<!\p{L})(?:version|release|build|ver\.?)\s?|(?<!\p{L})v)$/iu;
 const SSN_BEFORE = /(?:ssn|social security(?: number| no\.?)?|ss#)[\s:#.]{0,3}$/i;
 const BSN_BEFORE = /(?:bsn|burgerservicenummer|sofinummer)[\s:#.]{0,3}$/i;
@@ -149,8 +244,47 @@ const BSN_BEFORE = /(?:bsn|burgerservicenummer|sofinummer)[\s:#.]{0,3}$/i;
 const NO_TRUNK = new Set(['ES', 'PT', 'DK', 'NO', 'GR', 'LU', 'MT', 'CY', 'IS', 'EE', 'LV', 'IT']);
 const NANP = new Set(['US', 'CA']);
 
+/**
+ * A necessary condition for validity, from the same metadata libphonenumber validates with:
+ * the national significant number has a possible length and matches the country's general
+ * pattern. It spares the full parse for most non-numbers and for the wrong countries.
+ */
+interface PhonePlan {
+  prefix: string;
+  lengths: ReadonlySet<number>;
+  general: RegExp;
+}
+const plans = new Map<string, PhonePlan | null>();
+function planOf(country: string): PhonePlan | null {
+  let plan = plans.get(country);
+  if (plan === undefined) {
+    const raw = (METADATA.countries as unknown as Record<string, unknown[] | undefined>)[country];
+    plan =
+      raw && typeof raw[2] === 'string' && Array.isArray(raw[3])
+        ? { prefix: typeof raw[5] === 'string' ? raw[5] : '', lengths: new Set(raw[3] as number[]), general: new RegExp(`^(?:${raw[2]})$`) }
+        : null;
+    plans.set(country, plan);
+  }
+  return plan;
+}
+function possibleIn(country: string, digits: string): boolean {
+  const plan = planOf(country);
+  if (!plan) return true;
+  const fits = (nsn: string): boolean => plan.lengths.has(nsn.length) && plan.general.test(nsn);
+  return fits(digits) || (plan.prefix !== '' && digits.startsWith(plan.prefix) && fits(digits.slice(plan.prefix.length)));
+}
+const CALLING = METADATA.country_calling_codes as unknown as Record<string, string[]>;
+function possibleInternational(digits: string): boolean {
+  for (let k = 1; k <= 3; k++) {
+    const countries = CALLING[digits.slice(0, k)];
+    if (countries) return countries.some((c) => possibleIn(c, digits.slice(k)) || possibleIn(c, digits.slice(k).replace(/^0/, '')));
+  }
+  return false;
+}
+
 const phoneCache = new Map<string, boolean>();
-function validPhone(candidate: string, country?: CountryCode): boolean {
+function validPhone(candidate: string, digits: string, country?: CountryCode): boolean {
+  if (country ? !possibleIn(country, digits) : !possibleInternational(digits)) return false;
   const key = country ? `${country}|${candidate}` : candidate;
   let v = phoneCache.get(key);
   if (v === undefined) {
@@ -168,38 +302,54 @@ interface RunContext {
   before?: string;
   /** False when the span starts inside a longer number: only checksummed identifiers may be cut out of it. */
   standalone: boolean;
+  word?: string;
 }
 const beforeOf = (ctx: RunContext): string => (ctx.before ??= ctx.text.slice(Math.max(0, ctx.runStart - 28), ctx.runStart));
 
-function isPhone(s: string, digits: number, ctx: RunContext, o: DetectOptions): boolean {
-  if (!ctx.standalone || digits < 6 || digits > 15 || !PHONE_SHAPE.test(s) || DATE_SHAPE.test(s)) return false;
-  if (s[0] === '+') return validPhone(s);
-  if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`);
-  const hinted = PHONE_BEFORE.test(beforeOf(ctx));
-  if (!hinted && REFERENCE_BEFORE.test(beforeOf(ctx))) return false;
+function isPhone(s: string, digits: string, ctx: RunContext, o: DetectOptions): boolean {
+  const n = digits.length;
+  if (!ctx.standalone || n < 6 || n > 15 || !PHONE_SHAPE.test(s) || DATE_SHAPE.test(s)) return false;
+  if (s[0] === '+') return validPhone(s, digits);
+  if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`, digits.slice(2));
+  const before = wordBefore(ctx);
+  const hinted = isPhoneWord(before);
+  if (!hinted && isReferenceWord(before)) return false;
   const lead = s[0] === '(' ? s[1] : s[0];
   for (const c of o.countries) {
     if (lead === '0') {
       if (!NO_TRUNK.has(c) || c === 'IT') {
-        if (validPhone(s, c)) return true;
+        if (validPhone(s, digits, c)) return true;
       }
     } else if (NANP.has(c)) {
-      if ((hinted || NANP_SHAPE.test(s)) && validPhone(s, c)) return true;
+      if ((hinted || NANP_SHAPE.test(s)) && validPhone(s, digits, c)) return true;
     } else if (NO_TRUNK.has(c) && (hinted || NO_TRUNK_SHAPE.test(s))) {
-      if (validPhone(s, c)) return true;
-    } else if (hinted && validPhone(s, c)) return true;
+      if (validPhone(s, digits, c)) return true;
+    } else if (hinted && validPhone(s, digits, c)) return true;
   }
   return false;
 }
 
+const isDigitCode = (c: number): boolean => c >= 48 && c <= 57;
+
 function classifyChunk(text: string, a: number, b: number, ctx: RunContext, o: DetectOptions): DetectorType | null {
-  const s = text.slice(a, b);
-  const c = s.replace(NON_ALNUM, '').toUpperCase();
-  const n = c.length;
+  // One pass over the span: how many digits and letters, before any string is built.
+  let nd = 0;
+  let nl = 0;
+  for (let i = a; i < b; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) nd++;
+    else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) nl++;
+  }
+  const n = nd + nl;
+  if (n < 4 || n > 34) return null;
   const en = o.enabled;
-  if (n < 4) return null;
-  if (ALL_DIGITS.test(c)) {
-    if (en.has('IP') && n <= 12 && isIpv4(s) && !VERSION_BEFORE.test(beforeOf(ctx))) return 'IP';
+  const first = text.charCodeAt(a);
+  if (nl === 0) {
+    // IPv4 (4–12 digits, dotted), card 12–19, NIR 15, Steuer-ID 11, SSN/BSN 9, phone 6–15.
+    if (n < 6 && !(n >= 4 && b - a >= 7)) return null;
+    const s = text.slice(a, b);
+    const c = nd === b - a ? s : s.replace(NON_ALNUM, '');
+    if (n <= 12 && en.has('IP') && isIpv4(s) && !VERSION_BEFORE.test(beforeOf(ctx))) return 'IP';
     if (n >= 12 && en.has('CARD') && CARD_SHAPE.test(s) && isPaymentCard(c)) return 'CARD';
     if (n === 15 && en.has('NIR') && isNir(c)) return 'NIR';
     if (n === 11 && en.has('STEUERID') && isSteuerId(c)) return 'STEUERID';
@@ -210,20 +360,20 @@ function classifyChunk(text: string, a: number, b: number, ctx: RunContext, o: D
         ctx.standalone &&
         BSN_SHAPE.test(s) &&
         isBsn(c) &&
-        (BSN_BEFORE.test(beforeOf(ctx)) || !REFERENCE_BEFORE.test(beforeOf(ctx)))
+        (BSN_BEFORE.test(beforeOf(ctx)) || !isReferenceWord(wordBefore(ctx)))
       )
         return 'BSN';
     }
-    if (en.has('PHONE') && isPhone(s, n, ctx, o)) return 'PHONE';
+    if (en.has('PHONE') && (isDigitCode(first) || first === 43 || first === 40) && isPhone(s, c, ctx, o)) return 'PHONE';
     return null;
   }
-  if (s[0] === '+' || s[0] === '(') {
-    if (en.has('PHONE') && ALL_DIGITS.test(c) && isPhone(s, n, ctx, o)) return 'PHONE';
-    return null;
-  }
+  // With letters: IBAN 15–34, DNI/NIE/NINO 9, codice fiscale 16, Corsican NIR 15.
+  if (!(n >= 15 || n === 9)) return null;
+  const s = text.slice(a, b);
+  const c = s.replace(NON_ALNUM, '').toUpperCase();
   if (n >= 15 && en.has('IBAN') && /^[A-Z]{2}\d{2}/.test(c) && !/[^A-Za-z0-9 \u00a0]/.test(s) && isIban(c)) return 'IBAN';
   if (n === 9) {
-    if (en.has('DNI') && DNI_SHAPE.test(s) && isDni(c) && !REFERENCE_BEFORE.test(beforeOf(ctx))) return 'DNI';
+    if (en.has('DNI') && DNI_SHAPE.test(s) && isDni(c) && !isReferenceWord(wordBefore(ctx))) return 'DNI';
     if (en.has('NIE') && NIE_SHAPE.test(s) && isNie(c)) return 'NIE';
     if (en.has('NINO') && NINO_SHAPE.test(s) && isNino(c)) return 'NINO';
   }
@@ -238,11 +388,18 @@ const MAX_CHUNKS = 9;
 const GLUE = /^[:.,]\d/;
 const GLUE_BEFORE = /\d[:.,]$/;
 
+// Scratch arrays reused across runs (detection is synchronous, so no two runs share them at once).
+const STARTS: number[] = [];
+const ENDS: number[] = [];
+
 function detectRuns(text: string, out: Span[], o: DetectOptions): void {
+  const ctx: RunContext = { text, runStart: 0, standalone: true };
   RUN.lastIndex = 0;
   for (let m = RUN.exec(text); m; m = RUN.exec(text)) {
     let start = m.index;
     const end = start + m[0].length;
+    // No identifier, phone or address has fewer than four characters from its first digit on.
+    if (end - start < 4) continue;
     // Letters glued to the front (IBAN country, NIE, NINO, codice fiscale), at most 8.
     let j = start;
     while (j > 0 && start - j < 8 && isAsciiLetter(text.charCodeAt(j - 1))) j--;
@@ -267,31 +424,45 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
     else if (start > 1 && text[start - 1] === ' ' && text[start - 2] === '+') start -= 2;
 
     // Chunks: split at spaces; sequences of chunks are the candidates.
-    const s = text.slice(start, end);
-    const chunks: Array<[number, number]> = [];
-    let last = 0;
-    SPACES.lastIndex = 0;
-    for (let sm = SPACES.exec(s); sm; sm = SPACES.exec(s)) {
-      if (sm.index > last) chunks.push([start + last, start + sm.index]);
-      last = sm.index + sm[0].length;
+    const starts = STARTS;
+    const ends = ENDS;
+    starts.length = 0;
+    ends.length = 0;
+    let cs = -1;
+    for (let i = start; i < end; i++) {
+      const c = text.charCodeAt(i);
+      const space = c === 32 || c === 0xa0 || c === 0x202f;
+      if (space) {
+        if (cs >= 0) {
+          starts.push(cs);
+          ends.push(i);
+          cs = -1;
+        }
+      } else if (cs < 0) cs = i;
     }
-    if (last < s.length) chunks.push([start + last, end]);
+    if (cs >= 0) {
+      starts.push(cs);
+      ends.push(end);
+    }
+    let lo = 0;
+    let hi = starts.length;
     // A chunk glued to a time or decimal (`… 14:30`, `12,50 …`) belongs to that number, not to the run.
-    if (chunks.length > 1 && GLUE.test(text.slice(end, end + 2))) chunks.pop();
-    if (chunks.length > 1 && GLUE_BEFORE.test(text.slice(Math.max(0, start - 2), start))) chunks.shift();
-    if (glued) chunks.shift();
-    const ctx: RunContext = { text, runStart: start, standalone: true };
+    if (hi - lo > 1 && GLUE.test(text.slice(end, end + 2))) hi--;
+    if (hi - lo > 1 && GLUE_BEFORE.test(text.slice(Math.max(0, start - 2), start))) lo++;
+    if (glued) lo++;
     let standalone = !glued;
-    for (let i = 0; i < chunks.length;) {
+    for (let i = lo; i < hi;) {
       let hit = false;
-      for (let k = Math.min(chunks.length - 1, i + MAX_CHUNKS - 1); k >= i; k--) {
-        let a = chunks[i][0];
-        let b = chunks[k][1];
+      for (let k = Math.min(hi - 1, i + MAX_CHUNKS - 1); k >= i; k--) {
+        let a = starts[i];
+        let b = ends[k];
+        if (b - a > 60) continue;
         // A chunk may carry a separator from the run's edge: `(0)30` keeps its bracket, `…78)` drops it.
         while (b > a && (text[b - 1] === '(' || (text[b - 1] === ')' && !text.slice(a, b).includes('(')))) b--;
         while (a < b && text[a] === ')') a++;
         ctx.runStart = a;
         ctx.before = undefined;
+        ctx.word = undefined;
         ctx.standalone = standalone;
         const type = classifyChunk(text, a, b, ctx, o);
         if (type) {
@@ -303,9 +474,7 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
       }
       if (!hit) {
         // After a number chunk that is nothing, the next span starts inside a longer number (not after a lone separator or letters).
-        standalone =
-          /^(?:[/\-–|]|[A-Za-z]+)$/.test(text.slice(chunks[i][0], chunks[i][1])) ||
-          (i + 1 < chunks.length && chunks[i + 1][0] - chunks[i][1] > 1);
+        standalone = /^(?:[/\-–|]|[A-Za-z]+)$/.test(text.slice(starts[i], ends[i])) || (i + 1 < hi && starts[i + 1] - ends[i] > 1);
         i++;
       } else standalone = true;
     }
@@ -357,33 +526,36 @@ export interface Needle {
   drop: boolean;
 }
 
+const PART_SEP = /[\s,;/]+/;
+const EDGE_PUNCT = /^[.'’-]+|[.'’-]+$/g;
+
 export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
+  if (values.length === 0) return [];
   const seen = new Map<string, Needle>();
-  const add = (raw: string, type: EntityType, drop: boolean): void => {
-    const v = raw.trim();
-    if (v.length < 2) return;
-    // ß is written ss as often as not: search both spellings.
-    if (v.includes('ß')) add(v.replace(/ß/g, 'ss'), type, drop);
-    const folded = fold(v);
+  const addFolded = (folded: string, type: EntityType, drop: boolean): void => {
+    if (folded.length < 2) return;
     const prev = seen.get(folded);
-    if (prev) {
-      prev.drop ||= drop;
-      return;
-    }
-    seen.set(folded, { folded, type, drop });
+    if (prev) prev.drop ||= drop;
+    else seen.set(folded, { folded, type, drop });
   };
   for (const kv of values) {
     if (typeof kv.value !== 'string') continue;
+    const v = kv.value.trim();
+    if (v.length < 2) continue;
     const type = kv.type ?? 'VALUE';
     const drop = kv.handling === 'drop';
-    add(kv.value, type, drop);
-    if (type === 'PERSON') {
-      for (const part of kv.value.split(/[\s,;/]+/)) {
-        const f = fold(part.replace(/^[.'’-]+|[.'’-]+$/g, ''));
+    // ß is written ss as often as not: search both spellings.
+    const spellings = v.includes('ß') ? [fold(v), fold(v.replace(/ß/g, 'ss'))] : [fold(v)];
+    for (const folded of spellings) {
+      addFolded(folded, type, drop);
+      if (type !== 'PERSON') continue;
+      // Name parts (folding keeps lengths, so the folded value splits like the original).
+      for (const raw of folded.split(PART_SEP)) {
+        const f = raw.includes('.') || raw.includes("'") || raw.includes('’') || raw.includes('-') ? raw.replace(EDGE_PUNCT, '') : raw;
         if (f.length < 2 || PARTICLES.has(f) || (f.length === 2 && SHORT_WORDS.has(f))) continue;
-        add(part.replace(/^[.'’-]+|[.'’-]+$/g, ''), type, drop);
+        addFolded(f, type, drop);
         // Double-barrelled names: each half too.
-        if (f.includes('-')) for (const half of part.split('-')) if (fold(half).length >= 3) add(half, type, drop);
+        if (f.includes('-')) for (const half of f.split('-')) if (half.length >= 3) addFolded(half, type, drop);
       }
     }
   }

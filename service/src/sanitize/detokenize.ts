@@ -186,7 +186,8 @@ export function createDetokenizeStream(map: TokenMap, options: DetokenizeOptions
 /** Token ids (`PERSON_1`) written in a text in any form detokenize would restore. */
 export function tokenIdsIn(text: string): Set<string> {
   const ids = new Set<string>();
-  if (!/[_⟦〚【[{<«⟨(]/.test(text)) return ids;
+  // Weak brackets and bare ids need an underscore; other separators only count inside strong brackets.
+  if (!/_|[⟦⟧〚〛【】]|\[\[|\]\]|\{\{|\}\}|<<|>>/.test(text)) return ids;
   const re = new RegExp(TOKEN_SOURCE, 'giu');
   for (let m = re.exec(text); m; m = re.exec(text)) ids.add(`${m[3].toUpperCase()}_${m[5].toUpperCase()}`);
   return ids;

@@ -4,13 +4,6 @@
  * offsets in the original.
  */
 
-const TABLE = new Uint16Array(0x250);
-for (let c = 0; c < TABLE.length; c++) {
-  const ch = String.fromCharCode(c);
-  const base = ch.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
-  const lower = (base.length === 1 ? base : ch).toLowerCase();
-  TABLE[c] = lower.length === 1 ? lower.charCodeAt(0) : c;
-}
 // Letters NFD does not decompose.
 const EXTRA: Record<string, string> = {
   ß: 's',
@@ -28,26 +21,56 @@ const EXTRA: Record<string, string> = {
   þ: 't',
   ð: 'd',
 };
-for (const [k, v] of Object.entries(EXTRA)) TABLE[k.charCodeAt(0)] = v.charCodeAt(0);
 
+/** Folded unit per UTF-16 unit, computed on first use (-1 = not yet). */
+const TABLE = new Int32Array(0x10000).fill(-1);
+function foldUnit(c: number): number {
+  const ch = String.fromCharCode(c);
+  const extra = EXTRA[ch];
+  if (extra) return extra.charCodeAt(0);
+  if (c >= 0xd800 && c <= 0xdfff) return c;
+  const base = ch.normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+  const lower = (base.length === 1 ? base : ch).toLowerCase();
+  return lower.length === 1 ? lower.charCodeAt(0) : c;
+}
+for (let c = 0; c < 0x250; c++) TABLE[c] = foldUnit(c);
+
+const UTF16 = new TextDecoder('utf-16le');
 // eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\u0000-\u007f]/;
+
+const LATIN_MARKED = /[\u00c0-\u024f\u1e00-\u1eff]/g;
+const foldChar = (ch: string): string => {
+  const c = ch.charCodeAt(0);
+  let f = TABLE[c];
+  if (f < 0) f = TABLE[c] = foldUnit(c);
+  return String.fromCharCode(f);
+};
 
 /** Folds a string to lower-case base letters of the same length. */
 export function fold(s: string): string {
   if (!NON_ASCII.test(s)) return s.toLowerCase();
+  // Native lower-casing first; then only the Latin letters with marks go through the table.
+  const lower = s.toLowerCase();
+  if (lower.length === s.length) return lower.replace(LATIN_MARKED, foldChar);
+  return slowFold(s);
+}
+
+function slowFold(s: string): string {
   const out = new Uint16Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x250) out[i] = TABLE[c];
-    else {
+    if ((c >= 0xc0 && c <= 0x24f) || (c >= 0x1e00 && c <= 0x1eff)) {
+      let f = TABLE[c];
+      if (f < 0) f = TABLE[c] = foldUnit(c);
+      out[i] = f;
+    } else {
+      // The same as the fast path: plain lower-casing where it keeps the length.
       const l = String.fromCharCode(c).toLowerCase();
       out[i] = l.length === 1 ? l.charCodeAt(0) : c;
     }
   }
-  let r = '';
-  for (let i = 0; i < out.length; i += 8192) r += String.fromCharCode.apply(null, out.subarray(i, i + 8192) as unknown as number[]);
-  return r;
+  return UTF16.decode(out);
 }
 
 const WORD = /[\p{L}\p{N}]/u;

@@ -98,76 +98,90 @@ export function createSanitizer(options: SanitizerOptions = {}): Sanitizer {
       return detectSpans(text, compileKnownValues(known), detectOptions);
     },
     session(known = []) {
-      const tokens = new TokenAllocator(options.hmac);
-      let values: KnownValue[] = [...known];
-      let needles: Needle[] | undefined;
-      const needlesNow = (): Needle[] => (needles ??= compileKnownValues(values));
-
-      const sanitize = (text: string): SanitizedText => {
-        if (typeof text !== 'string') {
-          throw validationError('sanitize expects a string.', {
-            code: 'SANITIZE_INPUT',
-            fix: 'Pass text, or use sanitizeJson for structured values.',
-          });
-        }
-        const spans = detectSpans(text, needlesNow(), detectOptions);
-        if (spans.length === 0) return { text, entities: [] };
-        tokens.reserve(tokenIdsIn(text));
-        const entities: Entity[] = [];
-        let out = '';
-        let last = 0;
-        for (const s of spans) {
-          const token = s.drop ? DROPPED : tokenText(tokens.idFor(s.type, text.slice(s.start, s.end)));
-          out += text.slice(last, s.start) + token;
-          last = s.end;
-          entities.push({ type: s.type, start: s.start, end: s.end, token });
-        }
-        return { text: out + text.slice(last), entities };
-      };
-
-      const sanitizeJson = (v: JsonValue): JsonValue => {
-        if (typeof v === 'string') return sanitize(v).text;
-        if (Array.isArray(v)) return v.map(sanitizeJson);
-        if (v !== null && typeof v === 'object') {
-          const o: { [key: string]: JsonValue } = {};
-          for (const [k, x] of Object.entries(v)) o[k] = sanitizeJson(x);
-          return o;
-        }
-        return v;
-      };
-
-      return {
-        addKnownValues(more) {
-          values = values.concat(more);
-          needles = undefined;
-        },
-        sanitize,
-        sanitizeField(value, handling, type = 'VALUE') {
-          if (handling === 'allow') return sanitize(value).text;
-          const v = value.trim();
-          if (v.length > 0) {
-            values.push({ value, type, handling });
-            needles = undefined;
-          }
-          if (handling === 'drop') return undefined;
-          if (v.length === 0) return value;
-          return tokenText(tokens.idFor(type, value));
-        },
-        sanitizeJson,
-        sanitizeJsonText(text) {
-          let parsed: JsonValue;
-          try {
-            parsed = JSON.parse(text) as JsonValue;
-          } catch {
-            // Partial or invalid JSON: tokens contain no quote or backslash, so replacing spans keeps whatever structure there is.
-            return sanitize(text).text;
-          }
-          return JSON.stringify(sanitizeJson(parsed));
-        },
-        tokenMap: () => tokens.snapshot(),
-      };
+      return new Session(detectOptions, options.hmac, known);
     },
   };
+}
+
+class Session implements SanitizeSession {
+  private readonly tokens: TokenAllocator;
+  private values: KnownValue[];
+  private needles: Needle[] | undefined;
+
+  constructor(
+    private readonly detectOptions: DetectOptions,
+    hmac: TokenHmac | undefined,
+    known: readonly KnownValue[],
+  ) {
+    this.tokens = new TokenAllocator(hmac);
+    this.values = known.length > 0 ? [...known] : [];
+  }
+
+  addKnownValues(more: readonly KnownValue[]): void {
+    this.values = this.values.concat(more);
+    this.needles = undefined;
+  }
+
+  sanitize(text: string): SanitizedText {
+    if (typeof text !== 'string') {
+      throw validationError('sanitize expects a string.', {
+        code: 'SANITIZE_INPUT',
+        fix: 'Pass text, or use sanitizeJson for structured values.',
+      });
+    }
+    this.needles ??= compileKnownValues(this.values);
+    const spans = detectSpans(text, this.needles, this.detectOptions);
+    if (spans.length === 0) return { text, entities: [] };
+    this.tokens.reserve(tokenIdsIn(text));
+    const entities: Entity[] = [];
+    let out = '';
+    let last = 0;
+    for (const s of spans) {
+      const token = s.drop ? DROPPED : tokenText(this.tokens.idFor(s.type, text.slice(s.start, s.end)));
+      out += text.slice(last, s.start) + token;
+      last = s.end;
+      entities.push({ type: s.type, start: s.start, end: s.end, token });
+    }
+    return { text: out + text.slice(last), entities };
+  }
+
+  sanitizeField(value: string, handling: FieldHandling, type: EntityType = 'VALUE'): string | undefined {
+    if (handling === 'allow') return this.sanitize(value).text;
+    const v = value.trim();
+    if (v.length > 0) {
+      this.values.push({ value, type, handling });
+      this.needles = undefined;
+    }
+    if (handling === 'drop') return undefined;
+    if (v.length === 0) return value;
+    return tokenText(this.tokens.idFor(type, value));
+  }
+
+  sanitizeJson(v: JsonValue): JsonValue {
+    if (typeof v === 'string') return this.sanitize(v).text;
+    if (Array.isArray(v)) return v.map((x) => this.sanitizeJson(x));
+    if (v !== null && typeof v === 'object') {
+      const o: { [key: string]: JsonValue } = {};
+      for (const [k, x] of Object.entries(v)) o[k] = this.sanitizeJson(x);
+      return o;
+    }
+    return v;
+  }
+
+  sanitizeJsonText(text: string): string {
+    let parsed: JsonValue;
+    try {
+      parsed = JSON.parse(text) as JsonValue;
+    } catch {
+      // Partial or invalid JSON: tokens contain no quote or backslash, so replacing spans keeps whatever structure there is.
+      return this.sanitize(text).text;
+    }
+    return JSON.stringify(this.sanitizeJson(parsed));
+  }
+
+  tokenMap(): TokenMap {
+    return this.tokens.snapshot();
+  }
 }
 
 /** The token type a field's values get, from its name and type (for known-value matching). */

@@ -25,7 +25,8 @@ export class TokenAllocator {
   constructor(private readonly hmac?: TokenHmac) {}
 
   /** Ids that already occur in the input as text: never allocated, so restoring cannot touch them. */
-  reserve(ids: Iterable<string>): void {
+  reserve(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
     for (const id of ids) this.reserved.add(id);
   }
 
