@@ -22,11 +22,8 @@ const COLUMNS = [
  * linkage status of every chain anchored at its latest signed checkpoint.
  */
 export default class SovraAuditLog extends LightningElement {
-  fromDate = null;
-  toDate = null;
-  jurisdiction = ANY;
-  actorId = ANY;
-  decision = ANY;
+  /** The AuditEntrySelector.Filter sent to Apex; replaced (not mutated) so the wire re-runs. */
+  filter = { fromDate: null, toDate: null, jurisdiction: ANY, actorId: ANY, decision: ANY, maxRows: 500 };
 
   entries = [];
   entriesError;
@@ -51,14 +48,7 @@ export default class SovraAuditLog extends LightningElement {
     { label: 'error', value: 'error' },
   ];
 
-  @wire(getEntries, {
-    fromDate: '$fromDate',
-    toDate: '$toDate',
-    jurisdiction: '$jurisdiction',
-    actorId: '$actorId',
-    decision: '$decision',
-    maxRows: 500,
-  })
+  @wire(getEntries, { filter: '$filter' })
   wiredEntries({ data, error }) {
     if (data) {
       this.entries = data;
@@ -100,13 +90,33 @@ export default class SovraAuditLog extends LightningElement {
   }
 
   handleFilterChange(event) {
-    const name = event.target.name;
+    const name = event.target.dataset.filter;
     const value = event.detail && event.detail.value !== undefined ? event.detail.value : event.target.value;
-    this[name] = value || (name === 'fromDate' || name === 'toDate' ? null : ANY);
+    this.filter = { ...this.filter, [name]: value || (name === 'fromDate' || name === 'toDate' ? null : ANY) };
   }
 
   handleVerify() {
     this.verify();
+  }
+
+  get fromDate() {
+    return this.filter.fromDate;
+  }
+
+  get toDate() {
+    return this.filter.toDate;
+  }
+
+  get jurisdiction() {
+    return this.filter.jurisdiction;
+  }
+
+  get actorId() {
+    return this.filter.actorId;
+  }
+
+  get decision() {
+    return this.filter.decision;
   }
 
   get hasEntries() {

@@ -66,12 +66,14 @@ describe('c-sovra-audit-log', () => {
     await flushPromises();
 
     expect(getEntries.getLastConfig()).toEqual({
-      fromDate: '2026-06-01',
-      toDate: '2026-06-30',
-      jurisdiction: 'EU',
-      actorId: '005000000000001AAA',
-      decision: 'deny',
-      maxRows: 500,
+      filter: {
+        fromDate: '2026-06-01',
+        toDate: '2026-06-30',
+        jurisdiction: 'EU',
+        actorId: '005000000000001AAA',
+        decision: 'deny',
+        maxRows: 500,
+      },
     });
   });
 
