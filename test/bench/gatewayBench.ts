@@ -141,7 +141,9 @@ export async function runGatewayBench(options: BenchOptions): Promise<BenchResul
   await new Promise((ok) => server.once('listening', ok));
   const gatewayBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 
-  const direct = new OpenAI({ apiKey: 'none', baseURL: upstreamBase, maxRetries: 0 });
+  // llama-server closes keep-alive connections in a way undici's fetch can race with; the SDK's own
+  // retry absorbs that on the direct path (the gateway resends on a fresh socket by itself).
+  const direct = new OpenAI({ apiKey: 'none', baseURL: upstreamBase, maxRetries: 2 });
   const viaGateway = new OpenAI({ apiKey: KEY, baseURL: gatewayBase, maxRetries: 0 });
   const body = { model: 'bench', messages: [{ role: 'user' as const, content: PROMPT }], max_tokens: 16, temperature: 0 };
 

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { SovraError } from '../shared/errors.js';
 import { startLoopbackUpstream, type LoopbackUpstream } from '../../../test/e2e/models-upstream.js';
@@ -154,6 +154,37 @@ describe('egress guard', () => {
     } finally {
       guard.close();
       await hanging.close();
+    }
+  });
+
+  it('resends once on a fresh connection when a pooled keep-alive socket was closed by the server', async () => {
+    // Each connection answers its first request and drops the connection on the second one,
+    // as a server does that closes idle keep-alive sockets just as they are reused.
+    let connections = 0;
+    const srv = net.createServer((sock) => {
+      connections += 1;
+      let served = 0;
+      sock.on('data', () => {
+        served += 1;
+        if (served === 1)
+          sock.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: keep-alive\r\n\r\n{}');
+        else sock.destroy();
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+    const port = (srv.address() as AddressInfo).port;
+    const guard = createEgressGuard(base);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await guard.request(req(`http://127.0.0.1:${port}/v1/models`));
+        expect(res.status).toBe(200);
+        await readAll(res.body);
+      }
+      expect(connections).toBe(3);
+    } finally {
+      guard.close();
+      await new Promise((ok) => srv.close(ok));
     }
   });
 

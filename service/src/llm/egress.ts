@@ -372,34 +372,44 @@ export function createEgressGuard(options: EgressGuardOptions): EgressGuard {
     }
 
     const lib = isHttps ? https : http;
-    return new Promise<EgressResponse>((resolvePromise, reject) => {
-      const r = lib.request({ ...options, method: req.method, headers, signal: ctl.signal }, (res) => {
-        ctl.clear();
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400) {
-          res.resume();
-          reject(
-            refuse(
-              endpointId,
-              url.hostname,
-              'redirect',
-              [],
-              [],
-              `Endpoint '${endpointId}' answered with a redirect (HTTP ${status}); Sovra follows no redirect out of a model call.`,
-              'Point baseUrl at the final address of the model server (a redirect could lead outside the jurisdiction).',
-            ),
-          );
-          return;
-        }
-        resolvePromise({ status, headers: res.headers, body: res, remoteAddress: res.socket?.remoteAddress });
+    // A pooled keep-alive socket the server closed while idle fails before any response byte;
+    // that request never reached the server, so it is sent once more on a fresh connection
+    // (to the same checked address).
+    const send = (retryStale: boolean): Promise<EgressResponse> =>
+      new Promise<EgressResponse>((resolvePromise, reject) => {
+        const r = lib.request({ ...options, method: req.method, headers, signal: ctl.signal }, (res) => {
+          ctl.clear();
+          const status = res.statusCode ?? 0;
+          if (status >= 300 && status < 400) {
+            res.resume();
+            reject(
+              refuse(
+                endpointId,
+                url.hostname,
+                'redirect',
+                [],
+                [],
+                `Endpoint '${endpointId}' answered with a redirect (HTTP ${status}); Sovra follows no redirect out of a model call.`,
+                'Point baseUrl at the final address of the model server (a redirect could lead outside the jurisdiction).',
+              ),
+            );
+            return;
+          }
+          resolvePromise({ status, headers: res.headers, body: res, remoteAddress: res.socket?.remoteAddress });
+        });
+        r.once('error', (err) => {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (retryStale && r.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE') && !ctl.signal.aborted) {
+            resolvePromise(send(false));
+            return;
+          }
+          ctl.clear();
+          reject(networkError(err, req, ctl.timedOut()));
+        });
+        if (req.body !== undefined) r.write(req.body);
+        r.end();
       });
-      r.once('error', (err) => {
-        ctl.clear();
-        reject(networkError(err, req, ctl.timedOut()));
-      });
-      if (req.body !== undefined) r.write(req.body);
-      r.end();
-    });
+    return send(true);
   }
 
   return {
