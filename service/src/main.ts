@@ -1,20 +1,18 @@
 /**
- * `npm start`: starts the sidecar on a configuration (the example EU config by default) and
- * serves its HTTP face until stopped. Readiness says, per dependency, what is not ready yet.
+ * The production entry point: `node dist/main.js --config <file> [--port <n>]` runs the sidecar
+ * of one jurisdiction against real orgs until SIGINT/SIGTERM. (`npm start` runs the demo on the
+ * org emulator, or this same sidecar with `npm start -- --config <file>`.)
  */
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/index.js';
-import { startHttpFace, type ReadinessCheck } from './http/index.js';
 import { configureLogging, log } from './shared/log.js';
-
-const VERSION = '0.1.0';
+import { startSidecar } from './sidecar/index.js';
 
 function usage(): string {
   return [
-    'Usage: npm start -- [--config <file>] [--port <n>]',
-    '  --config <file>  deployment configuration (default: config/sovra.example.yaml)',
-    '  --port <n>       HTTP port (default: from the config; 0 picks a free port)',
+    'Usage: node dist/main.js --config <file> [--port <n>]',
+    '  --config <file>  deployment configuration (see README.md, "Configuration")',
+    '  --port <n>       HTTP port (default: http.port of the config; 0 picks a free port)',
   ].join('\n');
 }
 
@@ -33,10 +31,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
-  const file = args.config ?? 'config/sovra.example.yaml';
+  if (!args.config) {
+    process.stderr.write(`--config is required.\n${usage()}\n`);
+    return 2;
+  }
   let cfg;
   try {
-    cfg = loadConfig(file);
+    cfg = loadConfig(args.config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n${err.fix ?? ''}\n`);
@@ -44,48 +45,18 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const logger = configureLogging({
+  configureLogging({
     level: cfg.log.level,
     defaultMeta: { service: 'sovra', jurisdiction: cfg.deployment.jurisdiction, region: cfg.deployment.region },
   });
-
-  const jurisdiction = cfg.jurisdictions[cfg.deployment.jurisdiction]!;
-  const readiness: ReadinessCheck[] = [
-    {
-      name: 'model-endpoints',
-      check: async () => {
-        const missing = jurisdiction.endpoints.filter((e) => e.provider === 'embedded' && !existsSync(e.modelPath)).map((e) => e.id);
-        return missing.length === 0
-          ? { ready: true }
-          : {
-              ready: false,
-              detail: `embedded model file missing for ${missing.join(', ')}: set modelPath in the config or SOVRA_MODEL_PATH to a GGUF file`,
-            };
-      },
-    },
-    { name: 'store', check: async () => ({ ready: false, detail: 'the store is not wired into the sidecar yet' }) },
-    {
-      name: 'org-connections',
-      check: async () => ({ ready: false, detail: 'no Salesforce org connection is wired into the sidecar yet' }),
-    },
-  ];
-
-  const port = args.port !== undefined ? Number(args.port) : cfg.http.port;
-  const face = await startHttpFace({
-    host: cfg.http.host,
-    port,
-    service: { name: cfg.deployment.name, jurisdiction: cfg.deployment.jurisdiction, region: cfg.deployment.region, version: VERSION },
-    readiness,
-  });
-  process.stdout.write(`SOVRA_HTTP_URL=${face.url}\n`);
-  logger.info('sidecar http face listening', { port: face.server.address() && (face.server.address() as { port: number }).port });
-
+  const port = args.port !== undefined ? Number(args.port) : undefined;
+  const sidecar = await startSidecar({ config: cfg, port });
+  process.stdout.write(`SOVRA_HTTP_URL=${sidecar.url}\nSOVRA_GATEWAY_URL=${sidecar.url}/v1\n`);
   await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
   });
-  await face.close();
+  await sidecar.stop();
   return 0;
 }
 

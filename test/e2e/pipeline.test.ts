@@ -18,13 +18,22 @@ function submit(recordId: string, action: string, as: string, question?: string)
   return out.requestId;
 }
 
-/** Inserts a request row directly (what a forged or misconfigured client could do), bypassing the Apex service's checks. */
-function insertRequest(fields: Record<string, unknown>): string {
+/**
+ * Inserts a request row directly as the requesting user (what a custom integration or a forged
+ * client could do), bypassing the Apex service's checks: the sidecar must still decide.
+ */
+function insertRequest(fields: Record<string, unknown> & { RequestedBy__c: string }, as?: string): string {
   return s.org.emu.admin.insert(
     'AiRequest__c',
     { Status__c: 'Queued', ExternalId__c: `t-${Math.random().toString(36).slice(2)}`, ...fields },
-    { org: DEMO.orgKey },
+    { org: DEMO.orgKey, username: as ?? usernameOf(fields.RequestedBy__c) },
   );
+}
+
+function usernameOf(id: string): string {
+  const u = s.org.emu.admin.records('User', DEMO.orgKey).find((r) => r.Id === id);
+  if (!u) throw new Error(`no user ${id}`);
+  return String(u.Username);
 }
 
 async function outboxOf(sobject: string): Promise<Record<string, unknown>[]> {
@@ -159,6 +168,24 @@ describe('pipeline', () => {
       ['Failed', 'REJECTED_NO_REQUEST'],
       ['Failed', 'REJECTED_NOT_QUEUED'],
     ]);
+  });
+
+  it('rejects a request that names another user as its requester than the one who created it', async () => {
+    const id = s.org.emu.admin.insert(
+      'AiRequest__c',
+      {
+        Status__c: 'Queued',
+        ExternalId__c: 'impersonation-1',
+        RecordId__c: accountId('Müller'),
+        ObjectApiName__c: 'Account',
+        Action__c: 'AccountSummary',
+        Jurisdiction__c: 'EU',
+        RequestedBy__c: userId(DEMO.users.admin),
+      },
+      { org: DEMO.orgKey, username: DEMO.users.euNoSovra },
+    );
+    const [o] = await s.run([id]);
+    expect(o).toMatchObject({ status: 'Failed', reasonCode: 'REJECTED_IMPERSONATION' });
   });
 
   it('fails with a reason when the EU endpoint is down, and nothing goes to the US endpoint', async () => {

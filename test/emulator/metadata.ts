@@ -362,6 +362,50 @@ export function standardObjects(): ObjectDef[] {
       owner(),
       ...sys(),
     ]),
+    // Child objects read by the package's AI actions through child relationships
+    // (RelatedRecords__c): OpportunityLineItems, CaseComments, OpenActivities. Field names and
+    // relationship names as in the Object Reference (OpportunityLineItem, CaseComment,
+    // OpenActivity — the last is read-only in a real org, computed from open tasks and events;
+    // here its rows are seeded directly).
+    makeObject('OpportunityLineItem', 'standard', '00k', [
+      idField('Line Item ID'),
+      ref('OpportunityId', 'Opportunity', 'Opportunity', {
+        label: 'Opportunity ID',
+        nillable: false,
+        childRelationshipName: 'OpportunityLineItems',
+      }),
+      field('Name', 'string', { length: 376, nameField: true, label: 'Opportunity Product Name' }),
+      field('Quantity', 'double'),
+      field('UnitPrice', 'currency', { label: 'Sales Price' }),
+      field('TotalPrice', 'currency', { label: 'Total Price' }),
+      ...sys(),
+    ]),
+    makeObject('CaseComment', 'standard', '00a', [
+      idField('Case Comment ID'),
+      ref('ParentId', 'Case', 'Parent', { label: 'Parent Case ID', nillable: false, childRelationshipName: 'CaseComments' }),
+      field('CommentBody', 'textarea', { length: 4000, label: 'Body' }),
+      field('IsPublished', 'boolean', { label: 'Published' }),
+      ...sys(),
+    ]),
+    makeObject('OpenActivity', 'standard', '00T', [
+      idField('Activity ID'),
+      field('WhatId', 'reference', {
+        referenceTo: ['Account', 'Opportunity'],
+        relationshipName: 'What',
+        label: 'Related To ID',
+        childRelationshipName: 'OpenActivities',
+      }),
+      field('WhoId', 'reference', {
+        referenceTo: ['Contact', 'Lead'],
+        relationshipName: 'Who',
+        label: 'Name ID',
+        childRelationshipName: 'OpenActivities',
+      }),
+      field('Subject', 'string'),
+      field('ActivityDate', 'date', { label: 'Due Date' }),
+      field('Status', 'string', { length: 40 }),
+      ...sys(),
+    ]),
     makeObject('User', 'setup', '005', [
       idField('User ID'),
       field('Username', 'string', { length: 80, nillable: false, unique: true }),

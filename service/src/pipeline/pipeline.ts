@@ -84,6 +84,7 @@ export interface Pipeline {
 }
 
 const REQUEST_FIELDS = [
+  'CreatedById',
   'ExternalId__c',
   'RecordId__c',
   'ObjectApiName__c',
@@ -329,7 +330,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         reasonCode: decision.code,
         reason: `${decision.reason} Nothing was sent to any model; an admin can review it in the Sovra quarantine.`,
         quarantine: decision,
-        jurisdiction: decision.detected,
+        // Only a decided jurisdiction is reported as one (an unknown country is not).
+        jurisdiction: decision.code === 'REQUEST_MISMATCH' || decision.code === 'NOT_THIS_DEPLOYMENT' ? decision.detected : null,
       });
       return;
     }
@@ -407,7 +409,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       const target = pathTarget(object, path);
       for (const v of values) {
         const s = text(v);
-        if (s && s.trim() !== '')
+        // A free text is a container of values, not a value: its regulated parts are found by the
+        // detectors and by the other known values when it is rendered.
+        if (s && s.trim() !== '' && (c.handling === 'drop' || !isFreeText(s)))
           known.push({ value: s, type: entityType(target.object, target.field), handling: c.handling === 'drop' ? 'drop' : 'tokenize' });
       }
     }
@@ -418,6 +422,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       const c = classes.get(path);
       const handling = c?.handling ?? 'drop';
       const target = pathTarget(object, path);
+      // Free text of a tokenized field is scanned (detectors, known values) rather than replaced whole,
+      // so the model can still read what the note says about the case without any regulated value in it.
+      if (handling === 'tokenize' && isFreeText(s)) return session.sanitize(s).text;
       return session.sanitizeField(s, handling, entityType(target.object, target.field)) ?? '[withheld]';
     };
     const prompt = renderTemplate(action.template, (p) => {
@@ -572,6 +579,11 @@ export function createPipeline(o: PipelineOptions): Pipeline {
           await reject(ctx, 'REJECTED_MISMATCH', "The event's request key does not match the org's request.");
           continue;
         }
+        // The requester is who created the row: RequestedBy__c alone is writable by its creator.
+        if (!sameId(text(row.CreatedById), text(row.RequestedBy__c))) {
+          await reject(ctx, 'REJECTED_IMPERSONATION', 'The request names another user as its requester than the user who created it.');
+          continue;
+        }
         const action = metadata.actions.get(text(row.Action__c) ?? '');
         if (!action || !action.active) {
           const why = metadata.invalidActions.get(text(row.Action__c) ?? '');
@@ -703,6 +715,16 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       }
     },
   };
+}
+
+/** Salesforce ids compare on their 15-character case-sensitive form. */
+function sameId(a: string | null, b: string | null): boolean {
+  return a !== null && b !== null && a.length >= 15 && b.length >= 15 && a.slice(0, 15) === b.slice(0, 15);
+}
+
+/** Long or multi-line values are free text (notes, descriptions, comments), not single values. */
+function isFreeText(s: string): boolean {
+  return s.length > 80 || s.includes('\n');
 }
 
 const RANKS = ['Public', 'Internal', 'Confidential', 'Restricted', 'MissionCritical', 'Unclassified'];

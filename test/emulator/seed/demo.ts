@@ -357,6 +357,7 @@ export function demoSeed(): SeedData {
   ];
   const opportunities: SeedRecord[] = [
     {
+      '@key': 'o_mueller',
       AccountId: '@mueller',
       Name: 'Müller – CNC retrofit 2025',
       StageName: 'Proposal/Price Quote',
@@ -372,8 +373,27 @@ export function demoSeed(): SeedData {
     { AccountId: '@harbor', Name: 'Blue Harbor – POS upgrade', StageName: 'Closed Lost', CloseDate: '2025-01-31', Amount: 38000 },
     { AccountId: '@maple', Name: 'Maple Ridge – member app', StageName: 'Proposal/Price Quote', CloseDate: '2025-10-10', Amount: 76000 },
   ];
+  const lineItems: SeedRecord[] = [
+    { OpportunityId: '@o_mueller', Name: 'CNC retrofit kit HX-500', Quantity: 4, UnitPrice: 38500, TotalPrice: 154000 },
+    { OpportunityId: '@o_mueller', Name: 'On-site commissioning (days)', Quantity: 20, UnitPrice: 1550, TotalPrice: 31000 },
+  ];
+  const caseComments: SeedRecord[] = [
+    {
+      ParentId: '@k_granite',
+      CommentBody:
+        'Called the clinic: the portal shows the invoice twice; customer asked us to email statements to billing@granitepeak-health.example.com instead.',
+      IsPublished: false,
+    },
+    { ParentId: '@k_granite', CommentBody: 'Finance confirmed one duplicate line item; credit note pending approval.', IsPublished: false },
+    { ParentId: '@k_mueller', CommentBody: 'Refund approved by finance; waiting for the bank run on Friday.', IsPublished: false },
+  ];
+  const openActivities: SeedRecord[] = [
+    { WhatId: '@o_mueller', Subject: 'Send revised quote Q-2025-0417', ActivityDate: '2025-06-20', Status: 'Not Started' },
+    { WhatId: '@mueller', WhoId: '@c_weber', Subject: 'Quarterly review call', ActivityDate: '2025-07-03', Status: 'Not Started' },
+  ];
   const cases: SeedRecord[] = [
     {
+      '@key': 'k_mueller',
       AccountId: '@mueller',
       ContactId: '@c_weber',
       Subject: 'Refund for double charge',
@@ -431,6 +451,7 @@ export function demoSeed(): SeedData {
       Description: `Oliver Hughes sent passport scan; NI number QQ123456C; settle fees via ${IBANS.gb}. Reference KYC-77120.`,
     },
     {
+      '@key': 'k_granite',
       AccountId: '@granite',
       ContactId: '@c_garcia',
       Subject: 'Billing question on patient portal',
@@ -543,7 +564,16 @@ export function demoSeed(): SeedData {
           },
         ],
         connectedApps: [{ name: 'Sovra Sidecar', clientId: DEMO.clientId, approvedUsers: [DEMO.users.integration, DEMO.users.admin] }],
-        records: { Account: accounts, Contact: contacts, Lead: leads, Opportunity: opportunities, Case: cases },
+        records: {
+          Account: accounts,
+          Contact: contacts,
+          Lead: leads,
+          Opportunity: opportunities,
+          Case: cases,
+          OpportunityLineItem: lineItems,
+          CaseComment: caseComments,
+          OpenActivity: openActivities,
+        },
         fieldClassifications: {
           'Contact.Email': { securityClassification: 'Confidential', complianceGroup: 'GDPR;PII' },
           'Contact.Phone': { securityClassification: 'Confidential', complianceGroup: 'GDPR;PII' },
