@@ -10,6 +10,8 @@ import { AuditLog } from '../audit/index.js';
 import { createClassifier } from '../classify/index.js';
 import type { SovraConfig, TenantConfig } from '../config/index.js';
 import { startHttpFace, type HttpFace, type ReadinessCheck } from '../http/index.js';
+import { Router } from 'express';
+import { isPrivateAddress } from '../config/index.js';
 import { auditLogPort, createGatewayRouter, sanitizePort } from '../http/gateway/index.js';
 import { createMetrics, routerMetricHooks, type SovraMetrics } from '../http/metrics.js';
 import { Intake } from '../intake/index.js';
@@ -90,6 +92,30 @@ export interface Sidecar {
 }
 
 const METADATA_TTL_MS = 5 * 60_000;
+
+/**
+ * `GET /status`: the operator's view (subscriptions and replayIds, outbox depth, endpoint
+ * health, API usage). Ids and counts only — and only for callers on this host or its private
+ * network, never through the public face.
+ */
+function statusRouter(status: () => Promise<SidecarStatus>): Router {
+  const r = Router();
+  r.get('/', async (req, res, next) => {
+    try {
+      const addr = req.socket.remoteAddress ?? '';
+      if (!isPrivateAddress(addr)) {
+        throw new SovraError('forbidden', 'The status route answers only callers on the sidecar host or its private network.', {
+          code: 'STATUS_FORBIDDEN',
+          fix: 'Run `sovra status` on the sidecar host (or inside its private network).',
+        });
+      }
+      res.set('Cache-Control', 'no-store').json(await status());
+    } catch (err) {
+      next(err);
+    }
+  });
+  return r;
+}
 
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const cfg = options.config;
@@ -296,6 +322,20 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     audit: auditLogPort((tenantId) => (tenantId ? runtimes.get(tenantId)?.audit : undefined)),
   });
 
+  async function status(): Promise<SidecarStatus> {
+    const tenants = await Promise.all(
+      [...runtimes.values()].map(async (r) => ({
+        id: r.tenant.id,
+        connected: r.sf !== undefined,
+        ...(r.error ? { error: r.error } : {}),
+        ...(r.intake ? { intake: r.intake.metrics() } : {}),
+        outbox: await r.store.outboxStats(),
+        ...(r.sf ? { apiUsage: r.sf.metrics() } : {}),
+      })),
+    );
+    return { jurisdiction: J, region, endpoints: router.health(), tenants };
+  }
+
   let face: HttpFace;
   try {
     face = await startHttpFace({
@@ -304,7 +344,10 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       service: { name: cfg.deployment.name, jurisdiction: J, region, version: '0.1.0' },
       readiness,
       metrics: () => metrics.exposition(),
-      mounts: [{ path: '/v1', router: gateway }],
+      mounts: [
+        { path: '/v1', router: gateway },
+        { path: '/status', router: statusRouter(() => status()) },
+      ],
     });
   } catch (err) {
     await Promise.allSettled([...runtimes.values()].map(async (r) => (await r.intake?.stop(), await r.flusher?.stop())));
@@ -327,19 +370,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     router,
     store,
     keys,
-    async status() {
-      const tenants = await Promise.all(
-        [...runtimes.values()].map(async (r) => ({
-          id: r.tenant.id,
-          connected: r.sf !== undefined,
-          ...(r.error ? { error: r.error } : {}),
-          ...(r.intake ? { intake: r.intake.metrics() } : {}),
-          outbox: await r.store.outboxStats(),
-          ...(r.sf ? { apiUsage: r.sf.metrics() } : {}),
-        })),
-      );
-      return { jurisdiction: J, region, endpoints: router.health(), tenants };
-    },
+    status,
     async drain(timeoutMs = 30_000) {
       let left = 0;
       for (const r of runtimes.values()) if (r.flusher) left += await r.flusher.drain(timeoutMs);
