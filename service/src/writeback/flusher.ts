@@ -17,7 +17,8 @@
  *
  * Payload format (what producers enqueue): UTF-8 JSON of one object `{ field: value }` with
  * unprefixed API names (the connection applies the namespace). For `upsert` the row's
- * `externalIdField`/`externalId` are set on the record; `update` needs `Id`.
+ * `externalIdField`/`externalId` are set on the record; `update` rows are keyed by
+ * `externalIdField: 'Id'` and the record id.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -247,6 +248,18 @@ export class OutboxFlusher {
       });
     }
     const record = { ...(parsed as SObjectRecord) };
+    if (row.operation === 'update') {
+      // The store keys update rows too: by record id (externalIdField 'Id').
+      if (row.externalIdField !== 'Id' || !row.externalId) {
+        throw new SovraError('validation', `Outbox update row ${row.id} is not keyed by record Id.`, {
+          code: 'OUTBOX_PAYLOAD_INVALID',
+          fix: "Enqueue updates with externalIdField 'Id' and the record id (or use upsert by an external id field).",
+          details: { id: row.id, sobject: row.sobject },
+          retryable: false,
+        });
+      }
+      record.Id = row.externalId;
+    }
     if (row.operation === 'upsert') {
       if (!row.externalIdField || !row.externalId) {
         throw new SovraError('validation', `Outbox upsert row ${row.id} has no external id.`, {
