@@ -5,7 +5,7 @@
  * faults, API usage, clock, hooks). See test/emulator/README.md for every endpoint and the
  * source of its shape.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createSign, generateKeyPairSync } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiNames, type ApiNames } from '../../service/src/shared/schema.js';
@@ -257,6 +257,26 @@ export function generateJwtKeyPair(): { privateKeyPem: string; publicKeyPem: str
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   };
+}
+
+/**
+ * Signs a JWT bearer assertion (RS256) as jsforce/@salesforce/core do: claims iss (client id),
+ * sub (username), aud (login URL), exp. Defaults: aud = https://login.salesforce.com,
+ * exp = now + 300 s (pass jsforce's ms-based `Date.now() + 300` to mimic it).
+ */
+export function signJwtAssertion(
+  claims: { iss: string; sub: string; aud?: string; exp?: number } & Record<string, unknown>,
+  privateKeyPem: string,
+): string {
+  const enc = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const body = {
+    aud: 'https://login.salesforce.com',
+    exp: Math.floor(Date.now() / 1000) + 300,
+    iat: Math.floor(Date.now() / 1000),
+    ...claims,
+  };
+  const signingInput = `${enc({ alg: 'RS256', typ: 'JWT' })}.${enc(body)}`;
+  return `${signingInput}.${createSign('RSA-SHA256').update(signingInput).sign(privateKeyPem).toString('base64url')}`;
 }
 
 export { isSalesforceError };

@@ -15,6 +15,8 @@ export interface RestResult {
 
 export interface RestRequest {
   org: Org;
+  /** The emulator's base URL (instance URL). */
+  baseUrl: string;
   userId: string;
   version: string;
   method: string;
@@ -86,7 +88,7 @@ export function handleRest(r: RestRequest): RestResult {
   switch (head) {
     case undefined:
     case '':
-      return get(r, () => resourcesBody(r.version));
+      return get(r, () => ({ ...resourcesBody(r.version), identity: `${r.baseUrl}/id/${r.org.orgId}/${r.userId}` }));
     case 'limits':
       return get(r, () => limitsBody(r.org));
     case 'sobjects':

@@ -90,6 +90,7 @@ export class EmulatorServer {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (process.env.EMU_DEBUG) process.stderr.write(`${Date.now() % 100000} ${req.method} ${req.url}\n`);
     const path = url.pathname;
     const body = await readBody(req);
     if (path === '/services/oauth2/token') return this.token(req, res, body);
@@ -152,6 +153,7 @@ export class EmulatorServer {
     try {
       const out = handleRest({
         org,
+        baseUrl: this.baseUrl,
         userId: s.userId,
         version: dm[1],
         method: req.method ?? 'GET',
@@ -184,7 +186,8 @@ export class EmulatorServer {
     }
     const assertion = form.get('assertion');
     if (!assertion) return sendJson(res, 400, { error: 'invalid_grant', error_description: 'invalid assertion' });
-    const v = verifyJwtAssertion(assertion, this.orgs, this.baseUrl, this.clock.now());
+    // Real time, not the test clock: clients sign `exp` with the wall clock.
+    const v = verifyJwtAssertion(assertion, this.orgs, this.baseUrl, Date.now());
     if ('body' in v) return sendJson(res, v.status, v.body);
     const s = this.issueSession(v.org, String(v.user.Id));
     return sendJson(res, 200, tokenResponse(this.baseUrl, v.org, s.userId, s.token, s.issuedAt));
