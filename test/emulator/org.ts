@@ -563,8 +563,8 @@ export class Org {
     for (const f of obj.fields) {
       if (!f.unique || rec[f.name] === null || rec[f.name] === undefined) continue;
       const v = String(rec[f.name]).toLowerCase();
-      for (const other of this.table(obj.name).values()) {
-        if (other.Id !== rec.Id && !other.IsDeleted && String(other[f.name] ?? '').toLowerCase() === v) {
+      for (const other of this.indexed(obj, f.name, v)) {
+        if (other.Id !== rec.Id) {
           throw new SalesforceApiError(
             400,
             'DUPLICATE_VALUE',
@@ -573,6 +573,35 @@ export class Org {
           );
         }
       }
+    }
+  }
+
+  /** Live (not deleted) rows whose unique/external-id field has this lower-cased value. */
+  private readonly valueIndex = new Map<string, Map<string, Set<string>>>();
+
+  private indexedFields(obj: ObjectDef): string[] {
+    return obj.fields.filter((f) => f.unique || f.externalId).map((f) => f.name);
+  }
+
+  private indexed(obj: ObjectDef, field: string, lowerValue: string): Rec[] {
+    const ids = this.valueIndex.get(`${obj.name}.${field}`)?.get(lowerValue);
+    if (!ids) return [];
+    const t = this.table(obj.name);
+    return [...ids].map((id) => t.get(id)).filter((r): r is Rec => !!r && !r.IsDeleted);
+  }
+
+  private indexRecord(obj: ObjectDef, rec: Rec, add: boolean): void {
+    for (const name of this.indexedFields(obj)) {
+      const v = rec[name];
+      if (v === null || v === undefined || v === '') continue;
+      const key = `${obj.name}.${name}`;
+      let byValue = this.valueIndex.get(key);
+      if (!byValue) this.valueIndex.set(key, (byValue = new Map()));
+      const lower = String(v).toLowerCase();
+      let ids = byValue.get(lower);
+      if (!ids) byValue.set(lower, (ids = new Set()));
+      if (add) ids.add(String(rec.Id));
+      else ids.delete(String(rec.Id));
     }
   }
 
@@ -619,7 +648,11 @@ export class Org {
     this.checkRequiredAndUnique(obj, rec);
     const table = this.table(obj.name);
     table.set(id, rec);
-    ctx.undo.push(() => table.delete(id));
+    this.indexRecord(obj, rec, true);
+    ctx.undo.push(() => {
+      this.indexRecord(obj, rec, false);
+      table.delete(id);
+    });
     if (this.apexEmulation) this.emulateAfterInsert(obj, rec, ctx);
     for (const h of this.hooks) h({ org: this, sobject: obj.name, op: 'insert', record: { ...rec } });
     return id;
@@ -647,10 +680,14 @@ export class Org {
     this.checkRequiredAndUnique(obj, next);
     const now = restDateTime(this.clock.now());
     Object.assign(next, { LastModifiedDate: now, LastModifiedById: ctx.userId, SystemModstamp: now });
+    this.indexRecord(obj, rec, false);
     Object.assign(rec, next);
+    this.indexRecord(obj, rec, true);
     ctx.undo.push(() => {
+      this.indexRecord(obj, rec, false);
       for (const k of Object.keys(rec)) delete rec[k];
       Object.assign(rec, before);
+      this.indexRecord(obj, rec, true);
     });
     for (const h of this.hooks) h({ org: this, sobject: obj.name, op: 'update', record: { ...rec }, old: before });
   }
@@ -663,8 +700,10 @@ export class Org {
     const rec = this.existing(obj, id);
     if (this.apexEmulation) this.emulateImmutability(obj);
     rec.IsDeleted = true;
+    this.indexRecord(obj, rec, false);
     ctx.undo.push(() => {
       rec.IsDeleted = false;
+      this.indexRecord(obj, rec, true);
     });
     for (const h of this.hooks) h({ org: this, sobject: obj.name, op: 'delete', record: { ...rec } });
   }
@@ -691,9 +730,8 @@ export class Org {
     if (!f || !(f.externalId || f.name === 'Id')) {
       throw new SalesforceApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${extField}`);
     }
-    const matches = [...this.table(obj.name).values()].filter(
-      (r) => !r.IsDeleted && r[f.name] !== null && String(r[f.name]).toLowerCase() === value.toLowerCase(),
-    );
+    const matches =
+      f.name === 'Id' ? [this.get(obj.name, value)].filter((r): r is Rec => !!r) : this.indexed(obj, f.name, value.toLowerCase());
     if (matches.length > 1) {
       throw new SalesforceApiError(300, 'MULTIPLE_CHOICES', `${matches.length} records found for ${f.name}=${value}`);
     }
