@@ -17,15 +17,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordToCheckpoint, recordToEntry, verifyChain, type ParsedEntry } from '../service/src/audit/index.js';
-import { ConfigError, loadConfig, validateConfig, type SovraConfig } from '../service/src/config/index.js';
-import { EU_MEMBER_STATES } from '../service/src/config/countries.js';
+import { ConfigError, loadConfig, type SovraConfig } from '../service/src/config/index.js';
 import { hashGatewayKey } from '../service/src/http/gateway/index.js';
 import type { RequestOutcome } from '../service/src/pipeline/index.js';
 import { configureLogging } from '../service/src/shared/log.js';
 import { startSidecar, type Sidecar } from '../service/src/sidecar/index.js';
-import { DEMO, generateJwtKeyPair, startEmulator, type RunningEmulator } from '../test/emulator/index.js';
+import { DEMO, generateJwtKeyPair, startEmulator } from '../test/emulator/index.js';
+import { DEMO_KEY_ENV, demoConfig } from '../test/support/demoConfig.js';
 
-const KEY_ENV = 'SOVRA_DEMO_JWT_KEY';
 const DEFAULT_MODEL = resolve('..', 'shared/models/stories260K.gguf');
 
 interface DemoRequest {
@@ -103,77 +102,6 @@ async function serveConfig(file: string): Promise<number> {
   return 0;
 }
 
-function demoConfig(opts: {
-  jurisdiction: 'EU' | 'US';
-  region: string;
-  dir: string;
-  emu: RunningEmulator;
-  modelPath: string;
-  gatewayKeySha?: string;
-  endpointDown?: boolean;
-  port: number;
-}): SovraConfig {
-  const info = opts.emu.admin.orgs().find((o) => o.key === DEMO.orgKey)!;
-  const downPort = 9; // discard: nothing answers there, so the endpoint is down
-  const endpoint = opts.endpointDown
-    ? {
-        id: `${opts.jurisdiction.toLowerCase()}-gpu`,
-        provider: 'openai-compatible',
-        region: opts.region,
-        model: 'llama-3.1-8b',
-        baseUrl: `http://127.0.0.1:${downPort}/v1`,
-        timeoutMs: 2000,
-        maxRetries: 1,
-      }
-    : {
-        id: `${opts.jurisdiction.toLowerCase()}-embedded`,
-        provider: 'embedded',
-        region: opts.region,
-        model: 'stories260K',
-        modelPath: opts.modelPath,
-        maxTokens: 48,
-      };
-  const raw = {
-    deployment: { name: `sovra-demo-${opts.jurisdiction.toLowerCase()}`, jurisdiction: opts.jurisdiction, region: opts.region },
-    jurisdictions: {
-      EU: {
-        countries: [...EU_MEMBER_STATES],
-        endpoints:
-          opts.jurisdiction === 'EU'
-            ? [endpoint]
-            : [{ id: 'eu-embedded', provider: 'embedded', region: 'eu-central-1', model: 'stories260K', modelPath: opts.modelPath }],
-        egress: { networks: opts.jurisdiction === 'EU' && opts.endpointDown ? ['127.0.0.1/32'] : [], hosts: [] },
-        keys: { provider: 'local', region: 'eu-central-1', path: join(opts.dir, 'eu.keyring') },
-      },
-      US: {
-        countries: ['US'],
-        endpoints:
-          opts.jurisdiction === 'US'
-            ? [endpoint]
-            : [{ id: 'us-embedded', provider: 'embedded', region: 'us-east-1', model: 'stories260K', modelPath: opts.modelPath }],
-        keys: { provider: 'local', region: 'us-east-1', path: join(opts.dir, 'us.keyring') },
-      },
-    },
-    tenants: [
-      {
-        id: 'demo',
-        orgId: info.orgId,
-        loginUrl: opts.emu.url,
-        auth: { clientId: DEMO.clientId, username: DEMO.integrationUser, privateKey: { env: KEY_ENV } },
-        namespace: info.namespace,
-        jurisdictions: ['EU', 'US'],
-        gatewayKeys: opts.gatewayKeySha ? [{ id: 'demo-key', sha256: opts.gatewayKeySha }] : [],
-      },
-    ],
-    store: { kind: 'sqlite', path: join(opts.dir, `sovra-${opts.jurisdiction.toLowerCase()}.db`), region: opts.region },
-    http: { host: '127.0.0.1', port: opts.port, geofence: { enabled: true, allowPrivate: true } },
-    intake: { sweepIntervalSeconds: 2, sweepMinAgeSeconds: 3 },
-    audit: { checkpointEvery: 20, checkpointIntervalSeconds: 60 },
-    log: { level: 'warn' },
-  };
-  return validateConfig(raw, `demo:${opts.jurisdiction}`, opts.dir, { ...process.env, SOVRA_MODEL_PATH: '' });
-}
-
 async function demo(): Promise<number> {
   const modelPath = process.env.SOVRA_MODEL_PATH ? resolve(process.env.SOVRA_MODEL_PATH) : DEFAULT_MODEL;
   if (!existsSync(modelPath)) {
@@ -187,7 +115,7 @@ async function demo(): Promise<number> {
   const emu = await startEmulator({ cometdTimeoutMs: 20_000 });
   const { privateKeyPem, publicKeyPem } = generateJwtKeyPair();
   emu.admin.registerCertificate(DEMO.clientId, publicKeyPem, DEMO.orgKey);
-  process.env[KEY_ENV] = privateKeyPem;
+  process.env[DEMO_KEY_ENV] = privateKeyPem;
   const gatewayKey = `sk-sovra-demo-${randomBytes(24).toString('base64url')}`;
   const port = args.port !== undefined ? Number(args.port) : 0;
 
@@ -201,12 +129,12 @@ async function demo(): Promise<number> {
     startSidecar({
       config: demoConfig({
         jurisdiction: j,
-        region: j === 'EU' ? 'eu-central-1' : 'us-east-1',
         dir,
         emu,
         modelPath,
+        // "Down": an OpenAI-compatible endpoint on the discard port, where nothing answers.
+        endpoint: extra.endpointDown ? { kind: 'loopback', port: 9, timeoutMs: 2000 } : { kind: 'embedded', modelPath },
         gatewayKeySha: j === 'EU' ? hashGatewayKey(gatewayKey) : undefined,
-        endpointDown: extra.endpointDown,
         port: extra.port ?? 0,
       }),
       onOutcome,

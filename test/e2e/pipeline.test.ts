@@ -188,6 +188,18 @@ describe('pipeline', () => {
     expect(o).toMatchObject({ status: 'Failed', reasonCode: 'REJECTED_IMPERSONATION' });
   });
 
+  it('ends a request Failed after five claims instead of retrying it for ever', async () => {
+    const id = submit(accountId('Müller'), 'AccountSummary', DEMO.users.euSales);
+    for (let i = 0; i < 5; i++) {
+      const c = await s.tenantStore.claim(id, { jurisdiction: 'EU', owner: 'crashed-replica', leaseMs: 60_000, source: 'event' });
+      if (c.status !== 'claimed') throw new Error('expected a claim');
+      await s.tenantStore.releaseLease(c.lease, 'simulated crash');
+    }
+    const [o] = await s.run([id]);
+    expect(o).toMatchObject({ status: 'Failed', reasonCode: 'GAVE_UP' });
+    expect((await outboxOf('AiRequest__c')).find((r) => r.Id === id)).toMatchObject({ Status__c: 'Failed', ReasonCode__c: 'GAVE_UP' });
+  });
+
   it('fails with a reason when the EU endpoint is down, and nothing goes to the US endpoint', async () => {
     const id = submit(accountId('Lumière'), 'AccountSummary', DEMO.users.euSales);
     await s.upstreams.EU.close();

@@ -95,6 +95,8 @@ const REQUEST_FIELDS = [
   'RequestedBy__c',
 ];
 const ANSWER_MAX = 131_072;
+/** Claims of one request before it ends Failed instead of being retried again. */
+const MAX_ATTEMPTS = 5;
 const REASON_MAX = 255;
 const SYSTEM_PROMPT =
   'You are an assistant inside Salesforce. Values written like ⟦TYPE_N⟧ are placeholders for data you must not see: keep them exactly as written where you need them. Answer briefly.';
@@ -544,7 +546,27 @@ export function createPipeline(o: PipelineOptions): Pipeline {
           .catch(() => undefined);
     },
 
-    async process(batch) {
+    async process(input) {
+      // A request that keeps failing on a retryable error (the org or the store unavailable
+      // mid-batch) is claimed again by intake; after MAX_ATTEMPTS claims it ends Failed instead
+      // of looping for ever. Its final state is written back by its record id.
+      const batch: IntakeWork[] = [];
+      for (const work of input) {
+        if (work.request.attempts <= MAX_ATTEMPTS) {
+          batch.push(work);
+          continue;
+        }
+        const ctx: Ctx = {
+          work,
+          row: /^[A-Za-z0-9]{15,18}$/.test(work.requestId) ? { Id: work.requestId } : undefined,
+          audits: [],
+          timings: {},
+          started: now(),
+        };
+        const reason = `Sovra tried ${MAX_ATTEMPTS} times and could not finish the request; the last attempt failed on an error it could not recover from. Ask your admin to check the sidecar's health, then run the action again.`;
+        audit(ctx, { eventType: 'model.failed', decision: 'error', reason, details: { attempts: work.request.attempts, code: 'GAVE_UP' } });
+        await finish(ctx, { status: 'Failed', reasonCode: 'GAVE_UP', reason });
+      }
       if (batch.length === 0) return;
       const { metadata, jurisdiction: resolver } = await o.resolver();
       const rows = await o.sf.retrieveRequests(
