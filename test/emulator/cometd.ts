@@ -24,6 +24,8 @@ export interface CometdOptions {
   timeoutMs: number;
   /** A client that does not reconnect within this long after a response is dropped; Salesforce: 40 s. */
   clientExpiryMs: number;
+  /** Concurrent CometD clients per org (Platform Events allocations: 2,000 in Performance/Unlimited). */
+  clientLimit: number;
 }
 
 interface Subscription {
@@ -124,6 +126,12 @@ export class CometdServer {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, version: string | null, body: string, token: string | null): Promise<void> {
+    if (Buffer.byteLength(body) > 32_768) {
+      // Streaming API Guide, "Clients and Timeouts": request bodies are limited to 32,768 bytes.
+      res.writeHead(413, { 'content-type': 'text/plain;charset=UTF-8' });
+      res.end('Maximum Request Size Exceeded');
+      return;
+    }
     let messages: Msg[];
     try {
       const parsed: unknown = JSON.parse(body);
@@ -290,6 +298,16 @@ export class CometdServer {
         id: m.id,
         error: '403::Handshake denied',
         successful: false,
+      };
+    }
+    if (this.clientCount(session.org) >= this.opts.clientLimit) {
+      // Seen after ~2000 handshakes (robertmrk/aiocometd#1).
+      return {
+        channel: '/meta/handshake',
+        id: m.id,
+        successful: false,
+        error: '403::Organization concurrent user limit exceeded',
+        advice: { reconnect: 'none' },
       };
     }
     const types = Array.isArray(m.supportedConnectionTypes) ? m.supportedConnectionTypes : [];

@@ -38,6 +38,8 @@ export interface EmulatorOptions {
   cometdTimeoutMs?: number;
   /** Drop CometD clients that do not reconnect within this long. Salesforce: 40000 ms. */
   cometdClientExpiryMs?: number;
+  /** Concurrent CometD clients per org before `403::Organization concurrent user limit exceeded` (2000). */
+  cometdClientLimit?: number;
 }
 
 export interface OrgInfo {
@@ -129,6 +131,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const server = new EmulatorServer(orgs, clock, {
     cometdTimeoutMs: opts.cometdTimeoutMs ?? 110_000,
     cometdClientExpiryMs: opts.cometdClientExpiryMs ?? 40_000,
+    cometdClientLimit: opts.cometdClientLimit ?? 2000,
   });
   const url = await server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
   const org = (ref?: string): Org => server.org(ref);

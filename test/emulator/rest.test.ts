@@ -323,6 +323,17 @@ describe('limits, accounting and faults', () => {
     expect((await rawGet(q, token)).status).toBe(200);
   });
 
+  it('adds the configured latency to REST calls', async () => {
+    emu.admin.setLatency(150);
+    try {
+      const t = Date.now();
+      await conn.query('SELECT Id FROM Account WITH SECURITY_ENFORCED LIMIT 1');
+      expect(Date.now() - t).toBeGreaterThanOrEqual(140);
+    } finally {
+      emu.admin.setLatency(0);
+    }
+  });
+
   it('returns 401 INVALID_SESSION_ID for an unknown or expired token, and enforces the daily limit', async () => {
     const bad = new jsforce.Connection({ instanceUrl: emu.url, accessToken: '00Dxx!nope', version: '62.0' });
     await expect(bad.query('SELECT Id FROM Account')).rejects.toMatchObject({ errorCode: 'INVALID_SESSION_ID' });

@@ -16,6 +16,7 @@ import { type EmulatorClock, SalesforceApiError, notFound } from './util.js';
 export interface ServerOptions {
   cometdTimeoutMs: number;
   cometdClientExpiryMs: number;
+  cometdClientLimit: number;
 }
 
 const JSON_TYPE = 'application/json;charset=UTF-8';
@@ -32,7 +33,10 @@ export class EmulatorServer {
     readonly clock: EmulatorClock,
     opts: ServerOptions,
   ) {
-    this.cometd = new CometdServer({ timeoutMs: opts.cometdTimeoutMs, clientExpiryMs: opts.cometdClientExpiryMs }, (t) => this.session(t));
+    this.cometd = new CometdServer(
+      { timeoutMs: opts.cometdTimeoutMs, clientExpiryMs: opts.cometdClientExpiryMs, clientLimit: opts.cometdClientLimit },
+      (t) => this.session(t),
+    );
     for (const o of orgs) this.cometd.attach(o);
   }
 

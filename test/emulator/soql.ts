@@ -314,6 +314,12 @@ class Parser {
       this.next();
       q.where = this.orExpr();
     }
+    // WITH SECURITY_ENFORCED / USER_MODE / SYSTEM_MODE: accepted; the emulator has no FLS or sharing.
+    if (this.isKw('WITH')) {
+      this.next();
+      const mode = this.next();
+      if (mode.t !== 'ident' || !['SECURITY_ENFORCED', 'USER_MODE', 'SYSTEM_MODE'].includes(mode.v.toUpperCase())) this.fail(mode);
+    }
     if (this.isKw('GROUP')) {
       this.next();
       this.expectKw('BY');

@@ -128,6 +128,7 @@ describe('publishing', () => {
 describe('Bayeux protocol replies', () => {
   it('handshakes like Salesforce, answers the first connect at once with advice, and holds later ones', async () => {
     const token = emu.admin.session().accessToken;
+    const usageBefore = emu.admin.apiUsage();
     const hs = await bayeux(token, [
       { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['in-process', 'websocket', 'long-polling'], id: '1' },
     ]);
@@ -153,6 +154,12 @@ describe('Bayeux protocol replies', () => {
     const c2 = await bayeux(token, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '3' }]);
     expect(Date.now() - t).toBeGreaterThanOrEqual(350);
     expect(c2.body).toEqual([{ clientId, channel: '/meta/connect', id: '3', successful: true }]);
+    const sub = await bayeux(token, [{ channel: '/meta/subscribe', clientId, subscription: '/event/AiResult__e', id: '5' }]);
+    expect(sub.body).toEqual([{ clientId, channel: '/meta/subscribe', id: '5', subscription: '/event/AiResult__e', successful: true }]);
+    const unsub = await bayeux(token, [{ channel: '/meta/unsubscribe', clientId, subscription: '/event/AiResult__e', id: '6' }]);
+    expect(unsub.body).toEqual([{ clientId, channel: '/meta/unsubscribe', id: '6', subscription: '/event/AiResult__e', successful: true }]);
+    const disc = await bayeux(token, [{ channel: '/meta/disconnect', clientId, id: '7' }]);
+    expect(disc.body).toEqual([{ clientId, channel: '/meta/disconnect', id: '7', successful: true }]);
     const unknown = await bayeux(token, [{ channel: '/meta/connect', clientId: 'nope', connectionType: 'long-polling', id: '4' }]);
     expect(unknown).toEqual({
       status: 200,
@@ -166,6 +173,14 @@ describe('Bayeux protocol replies', () => {
         },
       ],
     });
+    // Streaming traffic has its own allocations: no API calls counted.
+    expect(emu.admin.apiUsage()).toEqual(usageBefore);
+    const big = await fetch(`${emu.url}/cometd/62.0`, {
+      method: 'POST',
+      headers: { Authorization: `OAuth ${token}` },
+      body: JSON.stringify([{ channel: '/meta/handshake', pad: 'x'.repeat(40_000) }]),
+    });
+    expect(big.status).toBe(413);
   });
 
   it('denies a bad token on handshake (403::Handshake denied) and on connect (401::Authentication invalid)', async () => {
@@ -186,7 +201,6 @@ describe('Bayeux protocol replies', () => {
     const hs = await bayeux(s.accessToken, [
       { channel: '/meta/handshake', version: '1.0', supportedConnectionTypes: ['long-polling'], id: '1' },
     ]);
-    emu.admin.org().apiCalls += 0;
     const clientId = hs.body[0].clientId as string;
     await bayeux(s.accessToken, [{ channel: '/meta/connect', clientId, connectionType: 'long-polling', id: '2' }]);
     const other = emu.admin.session({ username: DEMO.users.admin });
