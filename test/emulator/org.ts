@@ -1068,11 +1068,73 @@ function hash6(s: string): string {
     .slice(0, 6);
 }
 
-function schemaId(obj: ObjectDef): string {
-  return createHash('sha256')
-    .update(obj.name + obj.fields.map((f) => `${f.name}:${f.type}`).join(','))
-    .digest('base64url')
-    .slice(0, 22);
+/**
+ * The schema id: "the MD5 fingerprint of the normalized Avro schema, encoded as a base-64 URL
+ * variant" (REST API Guide, "Platform Event Schema by Event Name") — here of the compact schema.
+ */
+export function schemaId(obj: ObjectDef): string {
+  return createHash('md5')
+    .update(JSON.stringify(compactFields(obj)))
+    .update(obj.name)
+    .digest('base64url');
+}
+
+const AVRO: Record<string, string> = { double: 'double', int: 'int', currency: 'double', percent: 'double', boolean: 'boolean' };
+
+function compactFields(obj: ObjectDef): Rec[] {
+  return [
+    { name: 'CreatedDate', type: 'string' },
+    { name: 'CreatedById', type: 'string' },
+    ...obj.fields.filter((f) => f.custom).map((f) => ({ name: f.name, type: ['null', AVRO[f.type] ?? 'string'], default: null })),
+  ];
+}
+
+/**
+ * A platform event's schema as `GET …/sobjects/{Event}/eventSchema` and
+ * `…/event/eventSchema/{id}` return it: EXPANDED (default since v43: the CometD message
+ * shape, `type: "expanded-record"`) or COMPACT (an Avro record with `uuid`), after the REST
+ * API Guide examples for Low_Ink__e.
+ */
+export function eventSchema(obj: ObjectDef, format: 'EXPANDED' | 'COMPACT'): Rec {
+  if (format === 'COMPACT') {
+    return { name: obj.name, namespace: 'com.sforce.eventbus', type: 'record', fields: compactFields(obj), uuid: schemaId(obj) };
+  }
+  const typeLabel = (f: FieldDef): string => f.type.charAt(0).toUpperCase() + f.type.slice(1);
+  return {
+    name: obj.name,
+    namespace: 'com.sforce.eventbus',
+    type: 'expanded-record',
+    fields: [
+      {
+        name: 'data',
+        type: {
+          type: 'record',
+          name: 'Data',
+          namespace: '',
+          fields: [
+            { name: 'schema', type: 'string' },
+            {
+              name: 'payload',
+              type: {
+                type: 'record',
+                name: 'Payload',
+                doc: '',
+                fields: [
+                  { name: 'CreatedDate', type: 'string', doc: 'CreatedDate:DateTime' },
+                  { name: 'CreatedById', type: 'string', doc: 'CreatedBy:EntityId' },
+                  ...obj.fields
+                    .filter((f) => f.custom)
+                    .map((f) => ({ name: f.name, type: ['null', AVRO[f.type] ?? 'string'], doc: `Data:${typeLabel(f)}`, default: null })),
+                ],
+              },
+            },
+            { name: 'event', type: { type: 'record', name: 'Event', fields: [{ name: 'replayId', type: 'long' }] } },
+          ],
+        },
+      },
+      { name: 'channel', type: 'string' },
+    ],
+  };
 }
 
 function coerceMdtValue(f: FieldDef, v: string | number | boolean | null): unknown {

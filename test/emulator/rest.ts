@@ -4,7 +4,7 @@
  * errors are thrown as SalesforceApiError and rendered as `[{"message","errorCode"[,"fields"]}]`.
  */
 import type { FieldDef, ObjectDef } from './metadata.js';
-import type { Org, Rec, WriteContext } from './org.js';
+import { eventSchema, schemaId, type Org, type Rec, type WriteContext } from './org.js';
 import { childRelationships, runQuery } from './query.js';
 import { SalesforceApiError, normalizeId, notFound, randomLocator } from './util.js';
 
@@ -100,12 +100,26 @@ export function handleRest(r: RestRequest): RestResult {
       if (rest[0] === 'query') return query(r, rest.slice(1), false, true);
       if (rest[0] === 'sobjects' && rest.length === 1) return get(r, () => describeGlobal(r.org, r.version, true));
       throw notFound();
+    case 'event':
+      if (rest[0] === 'eventSchema' && rest.length === 2) {
+        const obj = [...r.org.objects.values()].find((o) => o.kind === 'event' && schemaId(o) === rest[1]);
+        if (!obj) throw notFound();
+        return get(r, () => eventSchema(obj, payloadFormat(r)));
+      }
+      throw notFound();
     case 'composite':
       if (rest[0] === 'sobjects') return collections(r, rest.slice(1));
       throw notFound();
     default:
       throw notFound();
   }
+}
+
+function payloadFormat(r: RestRequest): 'EXPANDED' | 'COMPACT' {
+  const v = r.query.get('payloadFormat');
+  if (v === null || v === 'EXPANDED' || v === 'COMPACT') return v ?? 'EXPANDED';
+  // Documented as a 400 for an invalid payloadFormat; the body text is emulator wording.
+  throw new SalesforceApiError(400, 'INVALID_INPUT', `Invalid payloadFormat '${v}'. Valid values are EXPANDED and COMPACT.`);
 }
 
 function get(r: RestRequest, f: () => unknown): RestResult {
@@ -421,6 +435,7 @@ function sobjects(r: RestRequest, rest: string[]): RestResult {
     return { status: 201, body: { id, success: true, errors: [] } };
   }
   if (rest[1] === 'describe' && rest.length === 2) return get(r, () => describeObject(org, o, version));
+  if (rest[1] === 'eventSchema' && rest.length === 2 && o.kind === 'event') return get(r, () => eventSchema(o, payloadFormat(r)));
   if (rest.length === 2) {
     const id = rest[1];
     switch (r.method) {

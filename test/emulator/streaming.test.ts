@@ -125,6 +125,27 @@ describe('publishing', () => {
   });
 });
 
+describe('event schema', () => {
+  it('serves the schema a delivered message names, expanded by default and compact on request', async () => {
+    const e = emu.admin.publishEvent('AiRequest__e', requestEvent('EU'));
+    const token = emu.admin.session().accessToken;
+    const get = async (path: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+      const r = await fetch(emu.url + path, { headers: { Authorization: `Bearer ${token}` } });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const expanded = await get(`/services/data/v62.0/event/eventSchema/${e.schema}`);
+    expect(expanded.status).toBe(200);
+    expect(expanded.body).toMatchObject({ name: 'AiRequest__e', namespace: 'com.sforce.eventbus', type: 'expanded-record' });
+    const compact = await get('/services/data/v62.0/sobjects/AiRequest__e/eventSchema?payloadFormat=COMPACT');
+    expect(compact.body).toMatchObject({ name: 'AiRequest__e', type: 'record', uuid: e.schema });
+    expect((compact.body.fields as { name: string }[]).map((f) => f.name)).toEqual(
+      expect.arrayContaining(['CreatedDate', 'CreatedById', 'Jurisdiction__c']),
+    );
+    expect(e.schema).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect((await get('/services/data/v62.0/event/eventSchema/nope')).status).toBe(404);
+  });
+});
+
 describe('Bayeux protocol replies', () => {
   it('handshakes like Salesforce, answers the first connect at once with advice, and holds later ones', async () => {
     const token = emu.admin.session().accessToken;
