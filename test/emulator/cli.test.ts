@@ -53,7 +53,7 @@ describe('npm run emulator', () => {
     expect(await q.json()).toEqual({ totalSize: 9, done: true, records: [] });
     child.kill('SIGTERM');
     expect((await exit).code).toBe(0);
-  });
+  }, 60_000);
 
   it('loads a --seed file and rejects bad arguments with a clear message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sovra-seed-'));
@@ -89,5 +89,5 @@ describe('npm run emulator', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });

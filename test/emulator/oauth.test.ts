@@ -55,7 +55,7 @@ describe('JWT bearer flow', () => {
       apiVersion: '66.0',
       queriedUsername: DEMO.users.integration,
     });
-  });
+  }, 60_000);
 
   it('answers jsforce OAuth2.requestToken with the real JWT response fields (ms-based exp tolerated)', async () => {
     const oauth2 = new jsforce.OAuth2({ loginUrl: emu.url });

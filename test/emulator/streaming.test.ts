@@ -426,5 +426,5 @@ describe('@salesforce/core StreamingClient', () => {
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
 });
