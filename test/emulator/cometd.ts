@@ -249,7 +249,8 @@ export class CometdServer {
       const connectMsg = held;
       const timer = setTimeout(() => this.finishPending(c, true), this.opts.timeoutMs);
       c.pending = { res, replies, connectMsg, timer };
-      req.on('close', () => {
+      // The long-poll's connection went away (client gone or timed out): forget the hold.
+      res.on('close', () => {
         if (c.pending?.res === res) {
           clearTimeout(c.pending.timer);
           c.pending = null;

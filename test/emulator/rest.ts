@@ -469,7 +469,7 @@ function sobjects(r: RestRequest, rest: string[]): RestResult {
       return { status: 200, body: recordBody(org, o, hits[0], version, null) };
     }
     if (r.method === 'PATCH') {
-      const res = inTransaction(org, r.userId, (ctx) => org.upsert(o.name, f.name, decodeURIComponent(value), asObject(r.body), ctx));
+      const res = inTransaction(org, r.userId, (ctx) => org.upsert(o.name, f.name, value, asObject(r.body), ctx));
       // v46.0+: 201 on insert and 200 on update, both with a body (REST API Guide, "Upsert").
       return { status: res.created ? 201 : 200, body: { id: res.id, success: true, errors: [], created: res.created } };
     }
