@@ -60,6 +60,8 @@ export interface FieldDef {
   /** The parent's name for the list of children through this lookup (`Contacts`, `Requests__r`). */
   childRelationshipName: string | null;
   picklistValues: string[];
+  /** Only the listed values are accepted (Metadata `valueSet.restricted`). */
+  restrictedPicklist: boolean;
   htmlFormatted: boolean;
   extraTypeInfo: string | null;
   securityClassification: string | null;
@@ -170,6 +172,7 @@ export function field(name: string, type: FieldType, opts: FieldOpts = {}): Fiel
     relationshipName: null,
     childRelationshipName: null,
     picklistValues: [],
+    restrictedPicklist: false,
     htmlFormatted: false,
     extraTypeInfo: null,
     securityClassification: null,
@@ -590,9 +593,13 @@ export function fieldFromXml(doc: Xml, objectName: string): FieldDef {
     complianceGroup: str(doc.complianceGroup) ?? null,
     origin: 'force-app',
   };
-  const picklistValues = (): string[] => {
-    const vs = (doc.valueSet as Xml | undefined)?.valueSetDefinition as Xml | undefined;
-    return asArray(vs?.value as Xml | Xml[] | undefined).map((v) => String(v.fullName));
+  const valueSet = doc.valueSet as Xml | undefined;
+  const pickValues = asArray((valueSet?.valueSetDefinition as Xml | undefined)?.value as Xml | Xml[] | undefined);
+  const picklistValues = (): string[] => pickValues.map((v) => String(v.fullName));
+  const pickDefault = pickValues.find((v) => bool(v.default));
+  const picklistOpts: FieldOpts = {
+    restrictedPicklist: bool(valueSet?.restricted),
+    ...(pickDefault ? { defaultValue: String(pickDefault.fullName), defaultedOnCreate: true } : {}),
   };
   switch (t) {
     case 'Text':
@@ -624,9 +631,9 @@ export function fieldFromXml(doc: Xml, objectName: string): FieldDef {
     case 'Url':
       return field(name, 'url', common);
     case 'Picklist':
-      return field(name, 'picklist', { ...common, picklistValues: picklistValues() });
+      return field(name, 'picklist', { ...common, ...picklistOpts, picklistValues: picklistValues() });
     case 'MultiselectPicklist':
-      return field(name, 'multipicklist', { ...common, picklistValues: picklistValues() });
+      return field(name, 'multipicklist', { ...common, ...picklistOpts, picklistValues: picklistValues() });
     case 'AutoNumber':
       return field(name, 'string', { ...common, ...readOnly, autoNumber: true, length: 30 });
     case 'Lookup':

@@ -500,6 +500,14 @@ export class Org {
       default: {
         if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return bad();
         const s = String(value);
+        if (f.restrictedPicklist && !s.split(f.type === 'multipicklist' ? ';' : '\u0000').every((v) => f.picklistValues.includes(v))) {
+          throw new SalesforceApiError(
+            400,
+            'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+            `${f.label}: bad value for restricted picklist field: ${s}`,
+            [f.name],
+          );
+        }
         if (f.type === 'email' && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s)) {
           throw new SalesforceApiError(400, 'INVALID_EMAIL_ADDRESS', `${f.label}: invalid email address: ${s}`, [f.name]);
         }

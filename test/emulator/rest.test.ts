@@ -193,6 +193,21 @@ describe('sObject CRUD and upsert', () => {
     });
   });
 
+  it('applies picklist defaults and refuses values outside a restricted picklist', async () => {
+    const created = await conn.sobject('AiRequest__c').create({ Action__c: 'AccountSummary', ExternalId__c: 'req-default-1' });
+    expect((await conn.sobject('AiRequest__c').retrieve(created.id!)).Status__c).toBe('Queued');
+    await expect(conn.sobject('AiRequest__c').create({ Status__c: 'Sleeping' })).rejects.toMatchObject({
+      errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+      data: { message: 'Status: bad value for restricted picklist field: Sleeping', fields: ['Status__c'] },
+    });
+    const d = await conn.sobject('AiRequest__c').describe();
+    expect(d.fields.find((f) => f.name === 'Status__c')).toMatchObject({
+      type: 'picklist',
+      restrictedPicklist: true,
+      defaultValue: 'Queued',
+    });
+  });
+
   it('upserts by external id: 201 created, then 200 updated', async () => {
     const extId = 'req-upsert-0001';
     const first = await conn

@@ -333,7 +333,7 @@ export function describeField(f: FieldDef): Rec {
     relationshipName: f.relationshipName,
     relationshipOrder: null,
     restrictedDelete: false,
-    restrictedPicklist: false,
+    restrictedPicklist: f.restrictedPicklist,
     scale: ['double', 'currency', 'percent'].includes(f.type) ? f.scale : 0,
     searchPrefilterable: false,
     soapType: soapType[f.type] ?? 'xsd:string',
