@@ -95,6 +95,22 @@ describe('pipeline', () => {
     expect(o!.sanitizedPrompt).toMatch(/⟦EMAIL_1⟧.*⟦PHONE_1⟧.*⟦IBAN_1⟧/);
   });
 
+  it('keeps free text readable while masking the values in it: a case reply draft', async () => {
+    const caseId = s.org.emu.admin.records('Case', DEMO.orgKey).find((c) => c.Subject === 'Refund for double charge')!.Id as string;
+    const id = submit(caseId, 'CaseReplyDraft', DEMO.users.euService);
+    const [o] = await s.run([id]);
+    expect(o!.status).toBe('Completed');
+    const prompt = o!.sanitizedPrompt!;
+    // The contact's full name, email, phone and IBAN in the description are tokens …
+    expect(prompt).not.toMatch(/Katrin|Weber|katrin\.weber@|3345 982|DE\d\d ?3704/);
+    expect(prompt).toMatch(/⟦PERSON_1⟧ ⟦PERSON_2⟧/);
+    expect(prompt).toMatch(/⟦IBAN_1⟧/);
+    // … while what the notes say, and order numbers and amounts, survive for the model to use.
+    expect(prompt).toContain('Refund approved by finance; waiting for the bank run on Friday.');
+    expect(prompt).toContain('SO-2024-118734');
+    expect(o!.answer).not.toContain('⟦');
+  });
+
   it('blocks a user without the AiInference right, and sends nothing', async () => {
     const before = s.upstreams.EU.requests.length;
     const id = insertRequest({

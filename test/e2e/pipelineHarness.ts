@@ -98,8 +98,14 @@ export async function startSidecar(options: { reply?: (req: RecordedRequest) => 
   });
   const outcomes: RequestOutcome[] = [];
   const metadata = await loadOrgMetadata(sf);
+  const dataTypes = new Map<string, string>();
+  const loadDefinitions = async (object: string): Promise<Awaited<ReturnType<typeof loadFieldDefinitions>>> => {
+    const rows = await loadFieldDefinitions(sf, object);
+    for (const r of rows) if (r.dataType) dataTypes.set(`${object}.${r.field}`, r.dataType);
+    return rows;
+  };
   const classifier = createClassifier({
-    loadFieldDefinitions: (_t, object) => loadFieldDefinitions(sf, object),
+    loadFieldDefinitions: (_t, object) => loadDefinitions(object),
     policies: metadata.fieldPolicies,
     unclassifiedHandling: 'drop',
   });
@@ -124,6 +130,7 @@ export async function startSidecar(options: { reply?: (req: RecordedRequest) => 
     classifier,
     policy: createPolicyEngine(),
     resolver: async () => ({ metadata, jurisdiction: resolver }),
+    fieldType: (object, field) => dataTypes.get(`${object}.${field}`),
     onOutcome: (o) => outcomes.push(o),
   });
   holder.pipeline = pipeline;

@@ -71,6 +71,8 @@ export interface PipelineOptions {
   policy: PolicyEngine;
   resolver: () => Promise<{ metadata: OrgMetadata; jurisdiction: JurisdictionResolver }>;
   vault?: TokenVault;
+  /** `FieldDefinition.DataType` of a field when known (tells free text from single values). */
+  fieldType?: (object: string, field: string) => string | null | undefined;
   tokenTtlSeconds?: number;
   maxTokens?: number;
   now?: () => number;
@@ -404,7 +406,9 @@ export function createPipeline(o: PipelineOptions): Pipeline {
     const session: SanitizeSession = o.sanitizer.session();
     const known: KnownValue[] = [];
     for (const [path, c] of classes) {
-      if (!c.pii && c.handling !== 'drop') continue;
+      // Values of tokenized and dropped fields are searched for everywhere; an allowed field's
+      // value is allowed (a job title the policy lets through stays readable).
+      if (c.handling === 'allow') continue;
       const [head, ...rest] = path.split('.');
       const rel = action.related.find((r) => r.relationship === head);
       const values = rel ? relatedRows(record, rel.relationship).map((r) => getPath(r, rest.join('.'))) : [getPath(record, path)];
@@ -413,7 +417,11 @@ export function createPipeline(o: PipelineOptions): Pipeline {
         const s = text(v);
         // A free text is a container of values, not a value: its regulated parts are found by the
         // detectors and by the other known values when it is rendered.
-        if (s && s.trim() !== '' && (c.handling === 'drop' || !isFreeText(s)))
+        if (
+          s &&
+          s.trim() !== '' &&
+          (c.handling === 'drop' || !isFreeText(s, o.fieldType?.(relationshipObject(target.object), target.field)))
+        )
           known.push({ value: s, type: entityType(target.object, target.field), handling: c.handling === 'drop' ? 'drop' : 'tokenize' });
       }
     }
@@ -426,7 +434,8 @@ export function createPipeline(o: PipelineOptions): Pipeline {
       const target = pathTarget(object, path);
       // Free text of a tokenized field is scanned (detectors, known values) rather than replaced whole,
       // so the model can still read what the note says about the case without any regulated value in it.
-      if (handling === 'tokenize' && isFreeText(s)) return session.sanitize(s).text;
+      if (handling === 'tokenize' && isFreeText(s, o.fieldType?.(relationshipObject(target.object), target.field)))
+        return session.sanitize(s).text;
       return session.sanitizeField(s, handling, entityType(target.object, target.field)) ?? '[withheld]';
     };
     const prompt = renderTemplate(action.template, (p) => {
@@ -744,8 +753,13 @@ function sameId(a: string | null, b: string | null): boolean {
   return a !== null && b !== null && a.length >= 15 && b.length >= 15 && a.slice(0, 15) === b.slice(0, 15);
 }
 
-/** Long or multi-line values are free text (notes, descriptions, comments), not single values. */
-function isFreeText(s: string): boolean {
+/**
+ * Free text (notes, descriptions, comments) holds values rather than being one: by the field's
+ * data type from FieldDefinition (Text Area, Long Text Area, Rich Text Area) when known, else by
+ * its shape (long or multi-line).
+ */
+function isFreeText(s: string, dataType?: string | null): boolean {
+  if (dataType) return /text\s?area|rich\s?text|html/i.test(dataType);
   return s.length > 80 || s.includes('\n');
 }
 

@@ -176,8 +176,15 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       const sf = await SalesforceConnection.connect({ tenant, baseDir: cfg.baseDir, env, apiVersion: options.apiVersion });
       rt.sf = sf;
       let cached: { at: number; metadata: OrgMetadata; jurisdiction: JurisdictionResolver } | undefined;
+      // Data types seen in FieldDefinition, so the pipeline can tell free text from single values.
+      const dataTypes = new Map<string, string>();
+      const loadDefinitions = async (object: string): Promise<Awaited<ReturnType<typeof loadFieldDefinitions>>> => {
+        const rows = await loadFieldDefinitions(sf, object);
+        for (const r of rows) if (r.dataType) dataTypes.set(`${object}.${r.field}`, r.dataType);
+        return rows;
+      };
       let classifier = createClassifier({
-        loadFieldDefinitions: (_t, object) => loadFieldDefinitions(sf, object),
+        loadFieldDefinitions: (_t, object) => loadDefinitions(object),
         overrides: cfg.classification.fields,
         unclassifiedHandling: cfg.classification.unclassifiedHandling,
       });
@@ -185,7 +192,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         if (cached && Date.now() - cached.at < METADATA_TTL_MS) return cached;
         const metadata = await loadOrgMetadata(sf);
         classifier = createClassifier({
-          loadFieldDefinitions: (_t, object) => loadFieldDefinitions(sf, object),
+          loadFieldDefinitions: (_t, object) => loadDefinitions(object),
           policies: metadata.fieldPolicies,
           overrides: cfg.classification.fields,
           unclassifiedHandling: cfg.classification.unclassifiedHandling,
@@ -215,6 +222,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         policy,
         resolver,
         vault: new StoreTokenVault(ts, keys),
+        fieldType: (object, field) => dataTypes.get(`${object}.${field}`),
         tokenTtlSeconds,
         onOutcome: (o) => {
           const outcome =
