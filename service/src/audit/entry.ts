@@ -21,6 +21,8 @@ export const AUDIT_EVENT_TYPES = [
   'request.written_back',
   'config.loaded',
   'key.rotated',
+  'key.destroyed',
+  'key.reenabled',
   'checkpoint.signed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -60,3 +60,4 @@ export {
   type EvidencePack,
   type ExportOptions,
 } from './export.js';
+export { auditKeyEvents, type KeyEventAuditOptions } from './keyEvents.js';

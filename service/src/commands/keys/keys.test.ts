@@ -7,7 +7,9 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { AuditLog } from '../../audit/index.js';
 import { loadConfig } from '../../config/index.js';
+import { openStore } from '../../store/index.js';
 import { createKeyService, onKeyEvent, type KeyEvent } from '../../keys/index.js';
 import KeysDestroy from './destroy.js';
 import KeysRotate from './rotate.js';
@@ -58,7 +60,7 @@ describe('sovra keys', () => {
       kekVersion: 2,
       previousKekVersion: 1,
       rewrapped: 1,
-      audited: false,
+      audited: true,
     });
     expect(result.signingKeyId).toMatch(/^EU-ed25519-v2-/);
 
@@ -93,6 +95,28 @@ describe('sovra keys', () => {
       off();
     }
     expect(seen.map((e) => e.type)).toEqual(['tenant.destroying', 'tenant.destroyed']);
+
+    // The audit trail says so, in the tenant's chain in the deployment's store: the rotation
+    // above, and the destroy before and after; outbox rows in clear (no CRM text, and the
+    // tenant's outbox key is gone), and the chain still verifies.
+    const cfg = loadConfig(config);
+    const store = await openStore(cfg.store, { baseDir: cfg.baseDir });
+    try {
+      const t = store.forTenant('acme');
+      const bodies = (await t.readChainEntries('acme:EU')).map(
+        (e) => JSON.parse(e.body) as { eventType: string; details: Record<string, unknown> },
+      );
+      expect(bodies.map((b) => b.eventType)).toEqual(['key.rotated', 'key.destroyed', 'key.destroyed']);
+      expect(bodies[2]!.details).toMatchObject({ phase: 'done', destroyedKeys: 2 });
+      const rows = await t.listOutbox({ limit: 100 });
+      expect(rows.filter((r) => r.sobject === 'AiAuditEntry__c').every((r) => !r.encrypted)).toBe(true);
+      const verifyKeys = await keysOf('EU');
+      const audit = new AuditLog({ store, keys: verifyKeys, tenant: 'acme', jurisdiction: 'EU', region: 'eu-central-1' });
+      expect((await audit.verify()).ok).toBe(true);
+      await verifyKeys.close();
+    } finally {
+      await store.close();
+    }
 
     const after = await keysOf('EU');
     await expect(after.decrypt(scope('acme'), acme)).rejects.toMatchObject({ code: 'TENANT_KEYS_DESTROYED' });
