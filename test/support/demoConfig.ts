@@ -28,6 +28,8 @@ export interface DemoConfigOptions {
   port?: number;
   intake?: { sweepIntervalSeconds?: number; sweepMinAgeSeconds?: number; batchSize?: number; concurrency?: number };
   auditCheckpointEvery?: number;
+  /** A PostgreSQL store (replicas) instead of the SQLite file; the URL comes from this env variable. */
+  postgresUrlEnv?: string;
 }
 
 const REGION = { EU: 'eu-central-1', US: 'us-east-1' } as const;
@@ -91,7 +93,9 @@ export function demoConfig(o: DemoConfigOptions): SovraConfig {
         gatewayKeys: o.gatewayKeySha ? [{ id: 'demo-key', sha256: o.gatewayKeySha }] : [],
       },
     ],
-    store: { kind: 'sqlite', path: join(o.dir, `sovra-${lower}.db`), region },
+    store: o.postgresUrlEnv
+      ? { kind: 'postgres', url: { env: o.postgresUrlEnv }, region, leaseSeconds: 30 }
+      : { kind: 'sqlite', path: join(o.dir, `sovra-${lower}.db`), region },
     http: { host: '127.0.0.1', port: o.port ?? 0, geofence: { enabled: true, allowPrivate: true } },
     intake: { sweepIntervalSeconds: 2, sweepMinAgeSeconds: 3, ...o.intake },
     audit: { checkpointEvery: o.auditCheckpointEvery ?? 20, checkpointIntervalSeconds: 60 },
