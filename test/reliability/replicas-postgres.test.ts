@@ -34,6 +34,7 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   } catch (err) {
     throw new Error(
       `PostgreSQL is not reachable at ${ADMIN_URL} (${(err as Error).message}). Start it (scripts/ci/postgres.sh) or set SOVRA_TEST_PG_URL.`,
+      { cause: err },
     );
   }
   try {
