@@ -44,19 +44,23 @@ export interface SidecarUnderTest {
   close(): Promise<void>;
 }
 
-export async function startSidecar(options: { reply?: (req: RecordedRequest) => UpstreamReply } = {}): Promise<SidecarUnderTest> {
+export async function startSidecar(
+  options: { reply?: (req: RecordedRequest) => UpstreamReply; jurisdiction?: 'EU' | 'US' } = {},
+): Promise<SidecarUnderTest> {
+  const J = options.jurisdiction ?? 'EU';
+  const region = J === 'EU' ? 'eu-central-1' : 'us-east-1';
   const dir = mkdtempSync(join(tmpdir(), 'sovra-pipeline-'));
-  const org = await startTestOrg({ jurisdictions: ['EU'] });
+  const org = await startTestOrg({ jurisdictions: [J] });
   const sf = await SalesforceConnection.connect({ tenant: org.tenant, baseDir: process.cwd(), env: org.env });
   const store = new SqliteStore({ path: join(dir, 'sovra.db') });
   const tenantStore = store.forTenant(org.tenant.id);
-  const keys = await createKeyService('EU', { provider: 'local', region: 'eu-central-1', path: join(dir, 'eu.keyring') }, { baseDir: dir });
+  const keys = await createKeyService(J, { provider: 'local', region, path: join(dir, `${J.toLowerCase()}.keyring`) }, { baseDir: dir });
   const audit = new AuditLog({
     store,
     keys,
     tenant: org.tenant.id,
-    jurisdiction: 'EU',
-    region: 'eu-central-1',
+    jurisdiction: J,
+    region,
     namespace: org.tenant.namespace,
     checkpointEvery: 50,
   });
@@ -69,20 +73,23 @@ export async function startSidecar(options: { reply?: (req: RecordedRequest) => 
       content: `Summary: ${tokens.slice(0, 2).join(' and ') || 'no contacts'} should be called back this week.`,
     };
   };
-  const EU = await startLoopbackUpstream(options.reply ?? answer);
-  const US = await startLoopbackUpstream(answer);
+  // One model server per jurisdiction; only this deployment's is configured, the other one
+  // exists so tests can prove it receives nothing.
+  const EU = await startLoopbackUpstream(J === 'EU' ? (options.reply ?? answer) : answer);
+  const US = await startLoopbackUpstream(J === 'US' ? (options.reply ?? answer) : answer);
+  const own = J === 'EU' ? EU : US;
   const refusals: unknown[] = [];
   const holder: { pipeline?: Pipeline } = {};
   const router = createRouter({
-    jurisdiction: 'EU',
+    jurisdiction: J,
     config: {
       endpoints: [
         {
-          id: 'eu-loopback',
+          id: `${J.toLowerCase()}-loopback`,
           provider: 'openai-compatible',
-          region: 'eu-central-1',
+          region,
           model: 'loopback-model',
-          baseUrl: EU.baseUrl,
+          baseUrl: own.baseUrl,
           priority: 10,
           timeoutMs: 5_000,
           maxRetries: 1,
@@ -110,7 +117,7 @@ export async function startSidecar(options: { reply?: (req: RecordedRequest) => 
     unclassifiedHandling: 'drop',
   });
   const resolver = createJurisdictionResolver({
-    deploymentJurisdiction: 'EU',
+    deploymentJurisdiction: J,
     configJurisdictions: [
       { id: 'EU', countries: EU_MEMBER_STATES },
       { id: 'US', countries: ['US'] },
@@ -120,7 +127,7 @@ export async function startSidecar(options: { reply?: (req: RecordedRequest) => 
   });
   const pipeline = createPipeline({
     tenant: org.tenant,
-    deployment: { jurisdiction: 'EU', region: 'eu-central-1' },
+    deployment: { jurisdiction: J, region },
     sf,
     store: tenantStore,
     keys,
@@ -150,7 +157,7 @@ export async function startSidecar(options: { reply?: (req: RecordedRequest) => 
       const before = outcomes.length;
       const batch: IntakeWork[] = [];
       for (const id of ids) {
-        const c = await tenantStore.claim(id, { jurisdiction: 'EU', owner: 'test', leaseMs: 60_000, source: 'event' });
+        const c = await tenantStore.claim(id, { jurisdiction: J, owner: 'test', leaseMs: 60_000, source: 'event' });
         if (c.status !== 'claimed') throw new Error(`request ${id} was not claimable (${c.status})`);
         batch.push({ requestId: id, externalId: null, source: 'event', lease: c.lease as Lease, request: c.request, replayId: null });
       }
