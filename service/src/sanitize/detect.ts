@@ -89,7 +89,7 @@ function detectIpv6(text: string, out: Span[]): void {
 const SECRET_TOKENS =
   /(?:\bsk-(?:proj-|live-|test-|ant-)?[A-Za-z0-9_-]{16,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_\w{40,}|\bxox[abposr]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{35}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}|\b[sprk]k_(?:live|test)_[A-Za-z0-9]{16,}|-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[\s\S]{0,8000}?-----END [A-Z ]{0,20}PRIVATE KEY-----)/g;
 const SECRET_KEYWORD =
-  /\b(password|passwort|kennwort|passwd|pwd|mot de passe|mdp|passcode|pin|api[ _-]?key|secret|token|access[ _-]?key|client[ _-]?secret)[ \t]{0,3}(:|=|(?:is|ist|est|lautet)\b)[ \t]{0,3}["'“„«]?[ \t]{0,2}([^\s"'”“»,;]{3,200})/gi;
+  /\b(password|passwort|kennwort|passwd|pwd|mot de passe|mdp|passcode|pin|api[ _-]?key|key|schlüssel|clé|secret|token|access[ _-]?key|client[ _-]?secret)(?:[ \t]{0,3}(:|=|(?:is|ist|est|lautet)\b))?[ \t]{0,3}["'“„«]?[ \t]{0,2}([^\s"'”“»,;]{3,200})/gi;
 const PASSWORD_WORDS = /^(?:password|passwort|kennwort|passwd|pwd|mot de passe|mdp|passcode|pin)$/i;
 
 function detectSecrets(text: string, out: Span[]): void {
@@ -102,9 +102,14 @@ function detectSecrets(text: string, out: Span[]): void {
     let value = m[3];
     // A sentence end is not part of the secret.
     while (value.length > 3 && /[.!?)\]]$/.test(value)) value = value.slice(0, -1);
-    const strong = /[\d\W_]/.test(value) || value.length >= 12;
-    const assigned = m[2] === ':' || m[2] === '=';
-    if (strong || (assigned && PASSWORD_WORDS.test(m[1]))) {
+    const sep = m[2];
+    const digit = /\d/.test(value);
+    let ok: boolean;
+    if (sep === ':' || sep === '=') ok = digit || /[\W_]/.test(value) || value.length >= 12 || PASSWORD_WORDS.test(m[1]);
+    else if (sep) ok = digit || /[\W_]/.test(value) || value.length >= 12;
+    // Without a separator (`API-Key Sommer2022`, `PIN 4711`) only what looks like a credential.
+    else ok = (digit && /[A-Za-z]/.test(value) && value.length >= 6) || (digit && PASSWORD_WORDS.test(m[1]) && value.length >= 4);
+    if (ok) {
       const start = m.index + m[0].length - m[3].length;
       out.push({ start, end: start + value.length, type: 'SECRET', drop: false });
     }
@@ -117,7 +122,7 @@ function detectSecrets(text: string, out: Span[]): void {
 
 const SP = '[ \\u00a0\\u202f]';
 const RUN = new RegExp(
-  `\\d[A-Za-z0-9]*(?:(?:[\\-./]|${SP}{1,2}|${SP}?[()]${SP}?|${SP}[\\-/.]${SP})[A-Za-z0-9]*\\d[A-Za-z0-9]*)*(?:(?:${SP}|-)[A-Za-z](?![\\p{L}\\p{N}]))?`,
+  `\\d[A-Za-z0-9]*(?:(?:[\\-./]|${SP}{1,2}|${SP}?[()]${SP}?|${SP}[\\-/.]${SP})(?:[A-Za-z0-9]*\\d[A-Za-z0-9]*|[A-Z]{4}(?![\\p{L}\\p{N}])))*(?:(?:${SP}|-)[A-Za-z](?![\\p{L}\\p{N}]))?`,
   'gu',
 );
 const NON_ALNUM = /[^A-Za-z0-9]/g;
@@ -460,6 +465,7 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
         // A chunk may carry a separator from the run's edge: `(0)30` keeps its bracket, `…78)` drops it.
         while (b > a && (text[b - 1] === '(' || (text[b - 1] === ')' && !text.slice(a, b).includes('(')))) b--;
         while (a < b && text[a] === ')') a++;
+        if (text[a] === '(' && !text.slice(a, b).includes(')')) a++;
         ctx.runStart = a;
         ctx.before = undefined;
         ctx.word = undefined;

@@ -24,6 +24,7 @@ describe('detectors in free text', () => {
     ['PHONE', 'Zentrale +49 (0)30 901820-0', '+49 (0)30 901820-0'],
     ['IBAN', 'IBAN DE89 3704 0044 0532 0130 00 bitte', 'DE89 3704 0044 0532 0130 00'],
     ['IBAN', 'compte FR1420041010050500013M02606.', 'FR1420041010050500013M02606'],
+    ['IBAN', 'payout to GB82 WEST 1234 5698 7654 32 please', 'GB82 WEST 1234 5698 7654 32'],
     ['CARD', 'card 4111-1111-1111-1111 exp 12/27', '4111-1111-1111-1111'],
     ['CARD', 'Amex 3782 822463 10005', '3782 822463 10005'],
     ['SSN', 'SSN 123-45-6789 on file', '123-45-6789'],
@@ -43,6 +44,8 @@ describe('detectors in free text', () => {
     ['SECRET', 'Passwort: Sommer2024! merken', 'Sommer2024'],
     ['SECRET', 'the password is hunter2', 'hunter2'],
     ['SECRET', 'mot de passe = azerty', 'azerty'],
+    ['SECRET', 'API-Key Berlin2023$ wurde geteilt', 'Berlin2023$'],
+    ['SECRET', 'PIN 4711 for the door', '4711'],
   ];
   for (const [type, text, value] of positives) {
     it(`finds ${type} in "${text}"`, () => {
@@ -73,6 +76,8 @@ describe('detectors in free text', () => {
     ['a postal code', '10115 Berlin'],
     ['prose about passwords', 'the password is required for login'],
     ['an invalid phone', 'call 030 1'],
+    ['a date in brackets', 'renewal (05.10.2022). Next'],
+    ['a key word without a credential', 'the key account team meets in 2024'],
   ];
   for (const [what, text] of negatives) {
     it(`leaves ${what} alone`, () => {
