@@ -2,16 +2,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Messages, SfError } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { buildEvidencePack, chainIdFor, evidencePackCsv } from '../../audit/index.js';
+import { art30Record, buildEvidencePack, chainIdFor, evidencePackCsv, verifyChain, type EvidencePack } from '../../audit/index.js';
 import { chainsOf, openLocalAudit } from '../../audit/local.js';
 import { loadConfig } from '../../config/index.js';
 import { isSovraError } from '../../shared/errors.js';
+import { packageMissing, resolveNamespace } from '../org/setup.js';
+import { loadOrgChains, loadTrustedKeys, orgFlags, orgFromFlag, parseChainFlag } from './verify.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('sovra', 'audit.export');
 
 export type AuditExportResult = {
   ok: boolean;
+  /** Where the entries came from: the deployment's store (--config) or the org's records (--target-org). */
+  source?: 'local-store' | 'org';
   format: 'json' | 'csv';
   /** Files written. */
   files: string[];
@@ -36,13 +40,14 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
   public static override readonly examples = messages.getMessages('examples');
 
   public static override readonly flags = {
-    config: Flags.file({ char: 'c', summary: messages.getMessage('flags.config.summary'), required: true, exists: true }),
+    config: Flags.file({ char: 'c', summary: messages.getMessage('flags.config.summary'), exists: true }),
     from: Flags.string({ summary: messages.getMessage('flags.from.summary'), required: true }),
     to: Flags.string({ summary: messages.getMessage('flags.to.summary'), required: true }),
     format: Flags.option({ options: ['json', 'csv'] as const, default: 'json', summary: messages.getMessage('flags.format.summary') })(),
     output: Flags.string({ char: 'o', summary: messages.getMessage('flags.output.summary'), required: true }),
     tenant: Flags.string({ char: 't', summary: messages.getMessage('flags.tenant.summary') }),
     jurisdiction: Flags.string({ char: 'j', summary: messages.getMessage('flags.jurisdiction.summary') }),
+    ...orgFlags,
   };
 
   public async run(): Promise<AuditExportResult> {
@@ -51,6 +56,9 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
       const from = parseDate('--from', flags.from, false);
       const to = parseDate('--to', flags.to, true);
       if (from > to) throw messages.createError('error.badPeriod', [flags.from, flags.to]);
+      if (flags['target-org']) return await this.fromOrg(flags, from, to);
+      if (flags.chain || flags['public-keys']) throw messages.createError('error.orgOnly');
+      if (!flags.config) throw messages.createError('error.noSource');
       const cfg = loadConfig(flags.config);
       const ctx = await openLocalAudit(cfg, flags.jurisdiction);
       try {
@@ -97,6 +105,7 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
         this.log(messages.getMessage('info.written', [pack.entries.length, pack.checkpoints.length, files.join(', ')]));
         return {
           ok: v.ok,
+          source: 'local-store',
           format: flags.format,
           files,
           tenant: head.tenant,
@@ -114,5 +123,128 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
       if (isSovraError(err)) throw new SfError(err.message, err.code, err.fix ? [err.fix] : [], err);
       throw err;
     }
+  }
+
+  /** The pack from the org's AiAuditEntry__c / AiAuditCheckpoint__c records, checked against keys from outside the org. */
+  private async fromOrg(
+    flags: {
+      'target-org'?: string;
+      'api-version'?: string;
+      chain?: string;
+      'public-keys'?: string;
+      config?: string;
+      namespace?: string;
+      tenant?: string;
+      jurisdiction?: string;
+      format: 'json' | 'csv';
+      output: string;
+    },
+    from: Date,
+    to: Date,
+  ): Promise<AuditExportResult> {
+    if (flags.tenant || flags.jurisdiction) throw messages.createError('error.useChain');
+    if (!flags['public-keys'] && !flags.config) throw messages.createError('error.noTrust');
+    const wanted = flags.chain ? parseChainFlag(flags.chain) : undefined;
+    const org = await orgFromFlag(flags['target-org']!);
+    const conn = org.getConnection(flags['api-version']);
+    const username = org.getUsername() ?? flags['target-org']!;
+    const resolved = await resolveNamespace(conn, flags.namespace);
+    if (!resolved) throw packageMissing(username, flags.namespace);
+    let started = false;
+    const chains = await loadOrgChains(conn, resolved.names, wanted?.chainId, (what, done, total) => {
+      if (what !== 'entries') return;
+      if (!started) {
+        this.progress.start(total, {}, { title: messages.getMessage('info.progress') });
+        started = true;
+      }
+      this.progress.update(done);
+    });
+    if (started) this.progress.finish();
+    if (!wanted && chains.size > 1) throw messages.createError('error.manyChains', [[...chains.keys()].join(', ')]);
+    const chain = wanted ? chains.get(wanted.chainId) : [...chains.values()][0];
+    if (!chain || chain.entries.length === 0) throw messages.createError('error.noOrgChain', [username, flags.chain ?? '*']);
+    const { tenant, jurisdiction, chainId } = parseChainFlag(chain.chainId);
+    const trust = await loadTrustedKeys({ publicKeys: flags['public-keys'], config: flags.config }, [jurisdiction], jurisdiction);
+    // The whole chain is verified: a period is only as trustworthy as the links that lead to it.
+    const verification = await verifyChain(chain.entries, { chainId, checkpoints: chain.checkpoints, trustedKeys: trust.keys });
+    if (chain.checkpoints.length === 0) {
+      verification.issues.push({
+        kind: 'checkpoint-missing',
+        sequence: 1,
+        toSequence: verification.toSeq,
+        detail: 'no signed checkpoint covers this chain',
+      });
+      verification.counts['checkpoint-missing'] += 1;
+      verification.ok = false;
+    }
+    const inPeriod = chain.entries
+      .flatMap((p) => (p.ok && p.record.chainId === chainId ? [p.record] : []))
+      .filter((e) => {
+        const t = Date.parse(e.occurredAt);
+        return t >= from.getTime() && t <= to.getTime();
+      })
+      .sort((a, b) => a.seq - b.seq);
+    const seqFrom = inPeriod[0]?.seq ?? null;
+    const seqTo = inPeriod[inPeriod.length - 1]?.seq ?? null;
+    const checkpoints = chain.checkpoints
+      .flatMap((c) => (c.ok ? [c.checkpoint] : []))
+      .filter((c) => seqFrom !== null && seqTo !== null && c.toSeq >= seqFrom && c.fromSeq <= seqTo)
+      .sort((a, b) => a.fromSeq - b.fromSeq);
+    let endpointRegions: Record<string, string> | undefined;
+    if (flags.config) {
+      const jc = loadConfig(flags.config).jurisdictions[jurisdiction];
+      endpointRegions = jc ? Object.fromEntries(jc.endpoints.map((e) => [e.id, e.region])) : undefined;
+    }
+    const pack: EvidencePack = {
+      format: 'sovra.evidence-pack.v1',
+      generatedAt: new Date().toISOString(),
+      tenant,
+      chainId,
+      jurisdiction,
+      period: { from: from.toISOString(), to: to.toISOString() },
+      sequenceRange: { from: seqFrom, to: seqTo },
+      entries: inPeriod,
+      checkpoints,
+      publicKeys: trust.keys,
+      verification,
+      art30: art30Record(tenant, { from, to, jurisdiction, endpointRegions }, inPeriod),
+    };
+    const files = this.write(pack, flags.format, flags.output);
+    const v = pack.verification;
+    if (!v.ok) {
+      process.exitCode = 1;
+      this.warn(messages.getMessage('warning.unverified', [v.issues.length]));
+    }
+    this.log(messages.getMessage('info.written', [pack.entries.length, pack.checkpoints.length, files.join(', ')]));
+    return {
+      ok: v.ok,
+      source: 'org',
+      format: flags.format,
+      files,
+      tenant,
+      jurisdiction,
+      chainId,
+      period: pack.period,
+      entries: pack.entries.length,
+      checkpoints: pack.checkpoints.length,
+      verification: { ok: v.ok, issues: v.issues.length, verifiedThrough: v.verifiedThrough },
+    };
+  }
+
+  private write(pack: EvidencePack, format: 'json' | 'csv', output: string): string[] {
+    const out = resolve(output);
+    const files: string[] = [];
+    if (format === 'json') {
+      writeFileSync(out, JSON.stringify(pack, null, 2) + '\n', { mode: 0o600 });
+      files.push(out);
+    } else {
+      mkdirSync(out, { recursive: true });
+      for (const [name, content] of Object.entries(evidencePackCsv(pack))) {
+        const p = join(out, name);
+        writeFileSync(p, content, { mode: 0o600 });
+        files.push(p);
+      }
+    }
+    return files;
   }
 }
