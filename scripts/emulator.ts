@@ -2,7 +2,8 @@
  * Standalone Salesforce org emulator: `npm run emulator -- --port <p> [--seed <file>]`.
  * Prints `SOVRA_EMULATOR_URL=<url>` as its first stdout line, then serves until stopped
  * (SIGINT/SIGTERM). Options: --port (0 = any free port), --host, --seed <json file>,
- * --cometd-timeout-ms, --force-app <dir>.
+ * --cometd-timeout-ms, --force-app <dir>, --enforce-field-security (object/field security from the
+ * package's permission sets).
  */
 import { parseArgs } from 'node:util';
 import { DEMO, startEmulator } from '../test/emulator/index.js';
@@ -21,6 +22,7 @@ try {
       seed: { type: 'string' },
       'cometd-timeout-ms': { type: 'string' },
       'force-app': { type: 'string' },
+      'enforce-field-security': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -46,6 +48,7 @@ try {
     seed: typeof values.seed === 'string' ? values.seed : undefined,
     forceAppDir: typeof values['force-app'] === 'string' ? values['force-app'] : undefined,
     cometdTimeoutMs: timeout,
+    enforceFieldSecurity: values['enforce-field-security'] === true ? true : undefined,
   });
   process.stdout.write(`SOVRA_EMULATOR_URL=${emu.url}\n`);
   for (const o of emu.admin.orgs()) {

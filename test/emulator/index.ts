@@ -40,6 +40,8 @@ export interface EmulatorOptions {
   cometdClientExpiryMs?: number;
   /** Concurrent CometD clients per org before `403::Organization concurrent user limit exceeded` (2000). */
   cometdClientLimit?: number;
+  /** Object/field security from the package's permission sets in every org (overrides the seed; off by default). */
+  enforceFieldSecurity?: boolean;
 }
 
 export interface OrgInfo {
@@ -103,6 +105,8 @@ export interface EmulatorAdmin {
   expireCometdClients(org?: string): void;
   cometdClients(org?: string): number;
   setApexEmulation(on: boolean, org?: string): void;
+  /** Object/field security from the package's permission sets for API users (off by default). */
+  setFieldSecurity(on: boolean, org?: string): void;
   setFieldClassification(
     object: string,
     field: string,
@@ -124,7 +128,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const pkg = loadPackageDefinition(opts.forceAppDir ?? DEFAULT_FORCE_APP_DIR);
   const clock = new EmulatorClock();
   const orgs = seed.orgs.map((s) => {
-    const org = buildOrg(s, pkg, clock);
+    const org = buildOrg(
+      opts.enforceFieldSecurity === undefined ? s : { ...s, enforceFieldSecurity: opts.enforceFieldSecurity },
+      pkg,
+      clock,
+    );
     integrationUsers.set(org, s.integrationUser ?? s.users[0].username);
     return org;
   });
@@ -239,6 +247,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     cometdClients: (ref) => server.cometd.clientCount(ref === undefined ? undefined : org(ref)),
     setApexEmulation: (on, ref) => {
       org(ref).apexEmulation = on;
+    },
+    setFieldSecurity: (on, ref) => {
+      org(ref).fieldSecurity = on;
     },
     setFieldClassification: (object, field, c, ref) => {
       const o = org(ref);

@@ -100,6 +100,27 @@ export interface ChannelDef {
   members: ChannelMemberDef[];
 }
 
+export interface ObjectPermission {
+  object: string;
+  read: boolean;
+  create: boolean;
+  edit: boolean;
+  delete: boolean;
+}
+
+/** A permission set as force-app defines it (Metadata API PermissionSet). */
+export interface PermissionSetDef {
+  name: string;
+  label: string;
+  /** Custom permissions enabled. */
+  perms: string[];
+  objects?: ObjectPermission[];
+  /** `Object.Field` → access. */
+  fields?: { field: string; read: boolean; edit: boolean }[];
+  /** Custom metadata types readable (customMetadataTypeAccesses). */
+  mdt?: string[];
+}
+
 export interface MdtRecord {
   type: string;
   developerName: string;
@@ -116,7 +137,7 @@ export interface PackageDefinition {
   mdtRecords: MdtRecord[];
   channels: ChannelDef[];
   /** Permission sets and the custom permissions each enables (force-app, else built-in). */
-  permissionSets: { name: string; label: string; perms: string[] }[];
+  permissionSets: PermissionSetDef[];
   /** Custom permission DeveloperNames. */
   customPermissions: string[];
   /** Country names → ISO codes as the package's CountryCodes Apex class maps them (null: built-in table). */
@@ -823,8 +844,8 @@ export function loadPackageDefinition(forceAppDir: string): PackageDefinition {
   };
 }
 
-function parsePermissions(root: string): { permissionSets: PackageDefinition['permissionSets']; customPermissions: string[] } {
-  const permissionSets: PackageDefinition['permissionSets'] = [];
+function parsePermissions(root: string): { permissionSets: PermissionSetDef[]; customPermissions: string[] } {
+  const permissionSets: PermissionSetDef[] = [];
   const customPermissions: string[] = [];
   for (const file of walk(root)) {
     if (file.endsWith('.permissionset-meta.xml')) {
@@ -835,6 +856,21 @@ function parsePermissions(root: string): { permissionSets: PackageDefinition['pe
         perms: asArray(doc.customPermissions as Xml | Xml[] | undefined)
           .filter((c) => bool(c.enabled))
           .map((c) => String(c.name)),
+        objects: asArray(doc.objectPermissions as Xml | Xml[] | undefined).map((o) => ({
+          object: String(o.object),
+          read: bool(o.allowRead) || bool(o.viewAllRecords),
+          create: bool(o.allowCreate),
+          edit: bool(o.allowEdit) || bool(o.modifyAllRecords),
+          delete: bool(o.allowDelete) || bool(o.modifyAllRecords),
+        })),
+        fields: asArray(doc.fieldPermissions as Xml | Xml[] | undefined).map((f) => ({
+          field: String(f.field),
+          read: bool(f.readable) || bool(f.editable),
+          edit: bool(f.editable),
+        })),
+        mdt: asArray(doc.customMetadataTypeAccesses as Xml | Xml[] | undefined)
+          .filter((m) => bool(m.enabled))
+          .map((m) => String(m.name)),
       });
     } else if (file.endsWith('.customPermission-meta.xml')) {
       customPermissions.push(basename(file).replace('.customPermission-meta.xml', ''));

@@ -17,6 +17,7 @@ import {
   type FieldDef,
   type ObjectDef,
   type PackageDefinition,
+  type PermissionSetDef,
   addField,
   makeObject,
   standardObjects,
@@ -60,6 +61,11 @@ export interface OrgOptions {
   eventRetentionMs?: number;
   /** Records per query batch (2000 by default, as the real API). */
   queryBatchSize?: number;
+  /**
+   * Enforce object and field security from the package's permission sets (objectPermissions,
+   * fieldPermissions, customMetadataTypeAccesses) for API users. Off by default.
+   */
+  enforceFieldSecurity?: boolean;
 }
 
 export interface AiRequestOutcome {
@@ -71,8 +77,23 @@ export interface AiRequestOutcome {
   message: string | null;
 }
 
+/**
+ * What one user may see and do, from the package's permission sets (objectPermissions,
+ * fieldPermissions, customMetadataTypeAccesses). Standard objects and fields are taken as
+ * granted by the user's profile. A field the user cannot read is, to the API, a field that
+ * does not exist ("No such column …"); an object likewise ("sObject type … is not supported").
+ */
+export interface Access {
+  objectRead(obj: ObjectDef): boolean;
+  objectOp(obj: ObjectDef, op: 'create' | 'edit' | 'delete'): boolean;
+  fieldRead(obj: ObjectDef, f: FieldDef): boolean;
+  fieldEdit(obj: ObjectDef, f: FieldDef): boolean;
+}
+
 export interface WriteContext {
   userId: string;
+  /** The acting user's field and object security; null = system mode (no checks). */
+  access?: Access | null;
   /** Events published inside the transaction; sent on commit (Publish After Commit). */
   pendingEvents: { name: string; fields: Rec; userId: string }[];
   undo: (() => void)[];
@@ -169,6 +190,12 @@ export class Org {
   private readonly keyPrefixToObject = new Map<string, string>();
   readonly newId: (keyPrefix: string) => string;
   readonly countryNames: Record<string, string>;
+  /** Object/field security from permission sets (see Access). */
+  fieldSecurity: boolean;
+  /** Permission set definitions by Name. */
+  readonly permissionSetDefs = new Map<string, PermissionSetDef>();
+  /** Users with the System Administrator profile (View/Modify All Data): no object/field checks. */
+  readonly systemAdministrators = new Set<string>();
 
   constructor(
     opts: OrgOptions,
@@ -196,6 +223,7 @@ export class Org {
     this.eventRetentionMs = opts.eventRetentionMs ?? 72 * 3600 * 1000;
     this.queryBatchSize = opts.queryBatchSize ?? 2000;
     this.countryNames = pkg.countryNames ?? COUNTRY_NAMES;
+    this.fieldSecurity = opts.enforceFieldSecurity ?? false;
     this.buildSchema(pkg);
   }
 
@@ -416,10 +444,63 @@ export class Org {
       .map((c) => (c.NamespacePrefix ? `${String(c.NamespacePrefix)}__` : '') + String(c.DeveloperName));
   }
 
+  /** The user's Access, or null when unrestricted (security off, or a System Administrator). */
+  accessFor(userId: string): Access | null {
+    if (!this.fieldSecurity || this.systemAdministrators.has(userId)) return null;
+    const psIds = new Set(
+      [...this.table('PermissionSetAssignment').values()]
+        .filter((a) => a.AssigneeId === userId && !a.IsDeleted)
+        .map((a) => a.PermissionSetId),
+    );
+    const objects = new Map<string, { read: boolean; create: boolean; edit: boolean; delete: boolean }>();
+    const fields = new Map<string, { read: boolean; edit: boolean }>();
+    const mdt = new Set<string>();
+    for (const ps of this.table('PermissionSet').values()) {
+      if (!psIds.has(ps.Id)) continue;
+      const def = this.permissionSetDefs.get(String(ps.Name));
+      for (const o of def?.objects ?? []) {
+        const k = this.ns(o.object).toLowerCase();
+        const cur = objects.get(k) ?? { read: false, create: false, edit: false, delete: false };
+        objects.set(k, {
+          read: cur.read || o.read,
+          create: cur.create || o.create,
+          edit: cur.edit || o.edit,
+          delete: cur.delete || o.delete,
+        });
+      }
+      for (const f of def?.fields ?? []) {
+        const [o, name] = f.field.split('.');
+        const k = `${this.ns(o)}.${this.ns(name)}`.toLowerCase();
+        const cur = fields.get(k) ?? { read: false, edit: false };
+        fields.set(k, { read: cur.read || f.read, edit: cur.edit || f.edit });
+      }
+      for (const m of def?.mdt ?? []) mdt.add(this.ns(m).toLowerCase());
+    }
+    const governed = (obj: ObjectDef): boolean => obj.kind === 'custom' || obj.kind === 'event' || obj.kind === 'mdt';
+    const objectRead = (obj: ObjectDef): boolean => {
+      if (!governed(obj)) return true;
+      if (obj.kind === 'mdt') return mdt.has(obj.name.toLowerCase());
+      return objects.get(obj.name.toLowerCase())?.read ?? false;
+    };
+    // Field-level security applies to custom fields of custom and standard objects; required
+    // fields are always readable and editable; platform-event and metadata fields have no FLS.
+    const fls = (obj: ObjectDef, f: FieldDef): boolean => f.custom && f.nillable && (obj.kind === 'custom' || obj.kind === 'standard');
+    return {
+      objectRead,
+      objectOp: (obj, op) => {
+        if (!governed(obj)) return true;
+        if (obj.kind === 'mdt') return false;
+        return objects.get(obj.name.toLowerCase())?.[op] ?? false;
+      },
+      fieldRead: (obj, f) => objectRead(obj) && (!fls(obj, f) || (fields.get(`${obj.name}.${f.name}`.toLowerCase())?.read ?? false)),
+      fieldEdit: (obj, f) => !fls(obj, f) || (fields.get(`${obj.name}.${f.name}`.toLowerCase())?.edit ?? false),
+    };
+  }
+
   // ------------------------------------------------------------------------------ writes
 
-  newContext(userId: string, system = false): WriteContext {
-    return { userId, pendingEvents: [], undo: [], system };
+  newContext(userId: string, system = false, access: Access | null = null): WriteContext {
+    return { userId, pendingEvents: [], undo: [], system, access };
   }
 
   commit(ctx: WriteContext): void {
@@ -535,10 +616,10 @@ export class Org {
         continue;
       }
       const f = obj.fieldIndex.get(k.toLowerCase());
-      if (!f) {
+      if (!f || (ctx.access && !ctx.access.fieldRead(obj, f))) {
         throw new SalesforceApiError(400, 'INVALID_FIELD', `No such column '${k}' on sobject of type ${obj.name}`);
       }
-      if (!ctx.system && !(mode === 'insert' ? f.createable : f.updateable)) {
+      if (!ctx.system && (!(mode === 'insert' ? f.createable : f.updateable) || (ctx.access && !ctx.access.fieldEdit(obj, f)))) {
         notWritable.push(f.name);
         continue;
       }
@@ -613,10 +694,18 @@ export class Org {
     }
   }
 
-  private writable(name: string, op: string): ObjectDef {
+  private writable(name: string, op: string, ctx?: WriteContext): ObjectDef {
     const obj = this.findObject(name);
-    if (!obj || obj.toolingOnly) {
+    if (!obj || obj.toolingOnly || (ctx?.access && !ctx.access.objectRead(obj))) {
       throw new SalesforceApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
+    }
+    const crud = op === 'insert' ? 'create' : op === 'update' ? 'edit' : op === 'delete' ? 'delete' : null;
+    if (ctx?.access && crud && !ctx.access.objectOp(obj, crud)) {
+      // The DML access error's usual text; the exact REST body for CRUD denial is emulator wording.
+      throw new SalesforceApiError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id');
+    }
+    if (ctx?.access && op === 'upsert' && !ctx.access.objectOp(obj, 'create') && !ctx.access.objectOp(obj, 'edit')) {
+      throw new SalesforceApiError(400, 'INSUFFICIENT_ACCESS_OR_READONLY', 'insufficient access rights on object id');
     }
     if (obj.kind === 'mdt' || ['Organization', 'EntityDefinition', 'FieldDefinition'].includes(obj.name)) {
       throw new SalesforceApiError(400, 'INVALID_TYPE_FOR_OPERATION', `entity type ${obj.name} does not support ${op}`);
@@ -625,7 +714,7 @@ export class Org {
   }
 
   insert(sobject: string, fields: Rec, ctx: WriteContext): string {
-    const obj = this.writable(sobject, 'insert');
+    const obj = this.writable(sobject, 'insert', ctx);
     if (obj.kind === 'event') {
       const uuidV = this.validateEvent(obj, fields);
       ctx.pendingEvents.push({ name: obj.name, fields: { ...fields, __uuid: uuidV }, userId: ctx.userId });
@@ -673,7 +762,7 @@ export class Org {
   }
 
   update(sobject: string, id: string, fields: Rec, ctx: WriteContext): void {
-    const obj = this.writable(sobject, 'update');
+    const obj = this.writable(sobject, 'update', ctx);
     const rec = this.existing(obj, id);
     const before = { ...rec };
     const next: Rec = { ...rec };
@@ -703,7 +792,7 @@ export class Org {
   delete(sobject: string | null, id: string, ctx: WriteContext): void {
     const norm = normalizeId(id);
     const found = norm ? this.getById(norm) : null;
-    const obj = sobject ? this.writable(sobject, 'delete') : found ? this.writable(found.obj.name, 'delete') : null;
+    const obj = sobject ? this.writable(sobject, 'delete', ctx) : found ? this.writable(found.obj.name, 'delete', ctx) : null;
     if (!obj) throw new SalesforceApiError(404, 'NOT_FOUND', 'The requested resource does not exist');
     const rec = this.existing(obj, id);
     if (this.apexEmulation) this.emulateImmutability(obj);
@@ -733,9 +822,9 @@ export class Org {
 
   /** Upsert by external id (REST: PATCH /sobjects/T/Field/Value). */
   upsert(sobject: string, extField: string, value: string, fields: Rec, ctx: WriteContext): { id: string; created: boolean } {
-    const obj = this.writable(sobject, 'upsert');
+    const obj = this.writable(sobject, 'upsert', ctx);
     const f = obj.fieldIndex.get(extField.toLowerCase());
-    if (!f || !(f.externalId || f.name === 'Id')) {
+    if (!f || !(f.externalId || f.name === 'Id') || (ctx.access && !ctx.access.fieldRead(obj, f))) {
       throw new SalesforceApiError(404, 'NOT_FOUND', `Provided external ID field does not exist or is not accessible: ${extField}`);
     }
     const matches =
@@ -922,7 +1011,8 @@ export class Org {
         message: `You are not entitled to AI processing of ${j} records (custom permission AiJurisdiction${j.toUpperCase()}).`,
       };
     }
-    const ctx = this.newContext(userId);
+    // Database.insert(rows, false, AccessLevel.USER_MODE): the user's object and field security applies.
+    const ctx = this.newContext(userId, false, this.accessFor(userId));
     const externalId = uuid();
     try {
       const id = this.insert(

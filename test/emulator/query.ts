@@ -6,7 +6,7 @@
  * as `AggregateResult` rows with `expr0…` or their alias.
  */
 import type { FieldDef, ObjectDef } from './metadata.js';
-import type { Org, Rec } from './org.js';
+import type { Access, Org, Rec } from './org.js';
 import { type Cond, type Query, type SelectItem, type Value, dateLiteralRange, parseSoql, soqlError } from './soql.js';
 import { SalesforceApiError, normalizeId } from './util.js';
 
@@ -14,6 +14,8 @@ export interface QueryOptions {
   version: string;
   tooling: boolean;
   includeDeleted: boolean;
+  /** The querying user's object/field security (null or absent: system mode). */
+  access?: Access | null;
 }
 
 export interface QueryResult {
@@ -39,7 +41,12 @@ function resolveObject(org: Org, q: Query, opts: QueryOptions): ObjectDef {
     'PermissionSet',
     'User',
   ];
-  if (!obj || (obj.toolingOnly && !opts.tooling) || (opts.tooling && !toolingObjects.includes(obj.name))) {
+  if (
+    !obj ||
+    (obj.toolingOnly && !opts.tooling) ||
+    (opts.tooling && !toolingObjects.includes(obj.name)) ||
+    (opts.access && !opts.access.objectRead(obj))
+  ) {
     throw soqlError(
       q.text,
       q.fromPos,
@@ -58,14 +65,14 @@ interface Resolved {
 }
 
 /** Resolves `Account.Owner.Name` against the schema, or throws INVALID_FIELD like the real API. */
-function resolvePath(org: Org, root: ObjectDef, path: string[], q: Query, pos: number): Resolved {
+function resolvePath(org: Org, root: ObjectDef, path: string[], q: Query, pos: number, access: Access | null | undefined): Resolved {
   let obj = root;
   const hops: Resolved['hops'] = [];
   const parts = path[0].toLowerCase() === root.name.toLowerCase() && path.length > 1 ? path.slice(1) : path;
   for (let i = 0; i < parts.length - 1; i++) {
     const ref = obj.fields.find((f) => f.relationshipName?.toLowerCase() === parts[i].toLowerCase());
     const target = ref ? org.findObject(ref.referenceTo[0] ?? '') : null;
-    if (!ref || !target) {
+    if (!ref || !target || (access && (!access.fieldRead(obj, ref) || !access.objectRead(target)))) {
       throw soqlError(
         q.text,
         pos,
@@ -78,7 +85,7 @@ function resolvePath(org: Org, root: ObjectDef, path: string[], q: Query, pos: n
   }
   const last = parts[parts.length - 1];
   const field = obj.fieldIndex.get(last.toLowerCase());
-  if (!field) {
+  if (!field || (access && !access.fieldRead(obj, field))) {
     throw soqlError(
       q.text,
       pos,
@@ -116,7 +123,7 @@ function execute(org: Org, q: Query, opts: QueryOptions, parentFilter: ((r: Rec)
   const where = q.where ? compileCond(org, obj, q.where, q, opts) : null;
   let rows = [...org.table(obj.name).values()].filter((r) => (opts.includeDeleted || !r.IsDeleted) && (!parentFilter || parentFilter(r)));
   if (where) rows = rows.filter((r) => where(r));
-  const order = q.orderBy.map((o) => ({ ...o, r: resolvePath(org, obj, o.path, q, o.pos) }));
+  const order = q.orderBy.map((o) => ({ ...o, r: resolvePath(org, obj, o.path, q, o.pos, opts.access) }));
   if (order.length) {
     rows.sort((a, b) => {
       for (const o of order) {
@@ -130,7 +137,7 @@ function execute(org: Org, q: Query, opts: QueryOptions, parentFilter: ((r: Rec)
     return { totalSize: rows.length, records: [] };
   }
   if (q.select.some((s) => s.type === 'count') || q.groupBy.length) {
-    return aggregate(org, obj, q, rows);
+    return aggregate(org, obj, q, rows, opts.access);
   }
   // FieldDefinition silently ignores LIMIT/OFFSET (Tooling API, "SOQL limitations on FieldDefinition").
   if (!isFieldDef) {
@@ -191,13 +198,13 @@ type Selector = (r: Rec, out: Rec) => void;
 
 function compileSelect(org: Org, obj: ObjectDef, s: SelectItem, q: Query, opts: QueryOptions): Selector {
   if (s.type === 'count') {
-    if (s.path) resolvePath(org, obj, s.path, q, s.pos);
+    if (s.path) resolvePath(org, obj, s.path, q, s.pos, opts.access);
     return () => undefined;
   }
   if (s.type === 'subquery') {
     const sub = s.query;
     const rel = findChildRelationship(org, obj, sub.from);
-    if (!rel) {
+    if (!rel || (opts.access && (!opts.access.objectRead(rel.child) || !opts.access.fieldRead(rel.child, rel.field)))) {
       throw soqlError(
         q.text,
         sub.fromPos,
@@ -213,7 +220,7 @@ function compileSelect(org: Org, obj: ObjectDef, s: SelectItem, q: Query, opts: 
       out[sub.from] = res.records.length ? { totalSize: res.totalSize, done: true, records: res.records } : null;
     };
   }
-  const resolved = resolvePath(org, obj, s.path, q, s.pos);
+  const resolved = resolvePath(org, obj, s.path, q, s.pos, opts.access);
   return (r, out) => {
     let target = out;
     let cur: Rec | undefined = r;
@@ -304,7 +311,7 @@ function compileCond(org: Org, obj: ObjectDef, c: Cond, q: Query, opts: QueryOpt
     const p = compileCond(org, obj, c.item, q, opts);
     return (r) => !p(r);
   }
-  const resolved = resolvePath(org, obj, c.path, q, c.pos);
+  const resolved = resolvePath(org, obj, c.path, q, c.pos, opts.access);
   const f = resolved.field!;
   let semi: Set<string> | null = null;
   if (c.value.kind === 'subquery') {
@@ -455,9 +462,9 @@ function compare(f: FieldDef | null, v: unknown, value: Value): number | null {
   }
 }
 
-function aggregate(org: Org, obj: ObjectDef, q: Query, rows: Rec[]): QueryResult {
+function aggregate(org: Org, obj: ObjectDef, q: Query, rows: Rec[], access: Access | null | undefined): QueryResult {
   const groups = new Map<string, Rec[]>();
-  const groupResolved = q.groupBy.map((g) => resolvePath(org, obj, g.path, q, g.pos));
+  const groupResolved = q.groupBy.map((g) => resolvePath(org, obj, g.path, q, g.pos, access));
   for (const r of rows) {
     const key = JSON.stringify(groupResolved.map((g) => readResolved(org, r, g)));
     groups.set(key, [...(groups.get(key) ?? []), r]);
@@ -472,7 +479,7 @@ function aggregate(org: Org, obj: ObjectDef, q: Query, rows: Rec[]): QueryResult
       if (s.type === 'count') {
         const name = s.alias ?? `expr${expr++}`;
         if (s.path) {
-          const r = resolvePath(org, obj, s.path, q, s.pos);
+          const r = resolvePath(org, obj, s.path, q, s.pos, access);
           out[name] = members.filter((m) => readResolved(org, m, r) !== null).length;
         } else out[name] = members.length;
       } else if (s.type === 'field') {

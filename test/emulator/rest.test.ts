@@ -373,6 +373,49 @@ describe('limits, accounting and faults', () => {
   });
 });
 
+describe('object and field security from the package permission sets (opt-in)', () => {
+  beforeAll(() => emu.admin.setFieldSecurity(true));
+  afterAll(() => emu.admin.setFieldSecurity(false));
+
+  it('gives the integration user exactly what SovraIntegration grants', async () => {
+    const integ = connect();
+    // Read-only DataJurisdiction__c: readable, not writable (the FLS message).
+    const acc = await integ.query<{ DataJurisdiction__c: string }>(
+      "SELECT DataJurisdiction__c FROM Account WHERE BillingCountry = 'France'",
+    );
+    expect(acc.records[0].DataJurisdiction__c).toBe('EU');
+    await expect(integ.sobject('Account').create({ Name: 'X', DataJurisdiction__c: 'EU' })).rejects.toMatchObject({
+      errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE',
+      data: { fields: ['DataJurisdiction__c'] },
+    });
+    // AiRequest__c: edit, no create (users create requests through the package's Apex).
+    await expect(integ.sobject('AiRequest__c').create({ Action__c: 'AccountSummary' })).rejects.toMatchObject({
+      errorCode: 'INSUFFICIENT_ACCESS_OR_READONLY',
+    });
+    const de = emu.admin.query("SELECT Id FROM Account WHERE Name = 'Müller Maschinenbau GmbH'")[0].Id as string;
+    const out = emu.admin.submitAiRequest({ recordId: de, action: 'AccountSummary' }, { username: DEMO.users.euSales });
+    expect(out.accepted).toBe(true);
+    await integ.sobject('AiRequest__c').update({ Id: out.requestId!, Status__c: 'Processing' });
+    const d = await integ.sobject('AiQuarantine__c').describe();
+    expect(d.fields.find((f) => f.name === 'ResolvedBy__c')).toMatchObject({ createable: false, updateable: false });
+  });
+
+  it('hides package objects and fields from users without a Sovra permission set', async () => {
+    const plain = connect(undefined, DEMO.users.euNoSovra);
+    await expect(plain.query('SELECT Id FROM AiRequest__c')).rejects.toMatchObject({ errorCode: 'INVALID_TYPE' });
+    await expect(plain.query('SELECT DataJurisdiction__c FROM Account')).rejects.toMatchObject({
+      errorCode: 'INVALID_FIELD',
+      message: expect.stringContaining("No such column 'DataJurisdiction__c' on entity 'Account'"),
+    });
+    const d = await plain.sobject('Account').describe();
+    expect(d.fields.map((f) => f.name)).not.toContain('DataJurisdiction__c');
+    await expect(plain.sobject('AiRequest__c').describe()).rejects.toMatchObject({ errorCode: 'NOT_FOUND' });
+    // A System Administrator sees everything.
+    const admin = connect(undefined, DEMO.users.admin);
+    expect((await admin.query('SELECT Id, Answer__c FROM AiRequest__c')).done).toBe(true);
+  });
+});
+
 describe('tenants', () => {
   it('keeps orgs apart and applies the namespace prefix in the namespaced org', async () => {
     const nw = connect(DEMO.secondOrgKey);

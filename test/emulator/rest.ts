@@ -4,7 +4,7 @@
  * errors are thrown as SalesforceApiError and rendered as `[{"message","errorCode"[,"fields"]}]`.
  */
 import type { FieldDef, ObjectDef } from './metadata.js';
-import { eventSchema, schemaId, type Org, type Rec, type WriteContext } from './org.js';
+import { eventSchema, schemaId, type Access, type Org, type Rec, type WriteContext } from './org.js';
 import { childRelationships, runQuery } from './query.js';
 import { SalesforceApiError, normalizeId, notFound, randomLocator } from './util.js';
 
@@ -23,6 +23,8 @@ export interface RestRequest {
   /** Path segments after `/services/data/vXX.X/`. */
   parts: string[];
   query: URLSearchParams;
+  /** The user's object/field security (null: unrestricted). */
+  access: Access | null;
   body: unknown;
   headers: Record<string, string | string[] | undefined>;
 }
@@ -98,7 +100,7 @@ export function handleRest(r: RestRequest): RestResult {
       return query(r, rest, head === 'queryAll', false);
     case 'tooling':
       if (rest[0] === 'query') return query(r, rest.slice(1), false, true);
-      if (rest[0] === 'sobjects' && rest.length === 1) return get(r, () => describeGlobal(r.org, r.version, true));
+      if (rest[0] === 'sobjects' && rest.length === 1) return get(r, () => describeGlobal(r.org, r.version, true, r.access));
       throw notFound();
     case 'event':
       if (rest[0] === 'eventSchema' && rest.length === 2) {
@@ -205,7 +207,7 @@ function limitsBody(org: Org): Rec {
 
 // ------------------------------------------------------------------------------ describe
 
-export function describeObject(org: Org, o: ObjectDef, version: string): Rec {
+export function describeObject(org: Org, o: ObjectDef, version: string, access: Access | null = null): Rec {
   const base = `/services/data/v${version}/sobjects/${o.name}`;
   const isData =
     o.kind !== 'event' && o.kind !== 'mdt' && !o.toolingOnly && !['Organization', 'FieldDefinition', 'EntityDefinition'].includes(o.name);
@@ -224,7 +226,14 @@ export function describeObject(org: Org, o: ObjectDef, version: string): Rec {
     extendedBy: null,
     extendsInterfaces: null,
     feedEnabled: false,
-    fields: o.fields.map((f) => describeField(f)),
+    fields: o.fields
+      .filter((f) => !access || access.fieldRead(o, f))
+      .map((f) => {
+        const d = describeField(f);
+        // FLS shows in describe: a read-only field is neither createable nor updateable for this user.
+        if (access && !access.fieldEdit(o, f)) Object.assign(d, { createable: false, updateable: false });
+        return d;
+      }),
     hasSubtypes: false,
     implementedBy: null,
     implementsInterfaces: null,
@@ -345,14 +354,14 @@ export function describeField(f: FieldDef): Rec {
   };
 }
 
-function describeGlobal(org: Org, version: string, tooling: boolean): Rec {
+function describeGlobal(org: Org, version: string, tooling: boolean, access: Access | null = null): Rec {
   return {
     encoding: 'UTF-8',
     maxBatchSize: 200,
     sobjects: [...org.objects.values()]
-      .filter((o) => tooling || !o.toolingOnly)
+      .filter((o) => (tooling || !o.toolingOnly) && (!access || access.objectRead(o)))
       .map((o) => {
-        const d = describeObject(org, o, version);
+        const d = describeObject(org, o, version, access);
         return {
           activateable: false,
           createable: d.createable,
@@ -383,12 +392,13 @@ function describeGlobal(org: Org, version: string, tooling: boolean): Rec {
 
 // ------------------------------------------------------------------------------ sObject rows
 
-function recordBody(org: Org, o: ObjectDef, rec: Rec, version: string, fields: string[] | null): Rec {
+function recordBody(org: Org, o: ObjectDef, rec: Rec, version: string, fields: string[] | null, access: Access | null): Rec {
   const out: Rec = { attributes: { type: o.name, url: `/services/data/v${version}/sobjects/${o.name}/${String(rec.Id)}` } };
-  const list = fields ?? o.fields.map((f) => f.name);
+  const list = fields ?? o.fields.filter((f) => !access || access.fieldRead(o, f)).map((f) => f.name);
   for (const name of list) {
     const f = o.fieldIndex.get(name.trim().toLowerCase());
-    if (!f) throw new SalesforceApiError(400, 'INVALID_FIELD', `No such column '${name}' on sobject of type ${o.name}`);
+    if (!f || (access && !access.fieldRead(o, f)))
+      throw new SalesforceApiError(400, 'INVALID_FIELD', `No such column '${name}' on sobject of type ${o.name}`);
     out[f.name] = rec[f.name] ?? null;
   }
   return out;
@@ -401,8 +411,9 @@ function asObject(body: unknown): Rec {
   return body as Rec;
 }
 
-function inTransaction<T>(org: Org, userId: string, f: (ctx: WriteContext) => T): T {
-  const ctx = org.newContext(userId);
+function inTransaction<T>(r: RestRequest, f: (ctx: WriteContext) => T): T {
+  const { org } = r;
+  const ctx = org.newContext(r.userId, false, r.access);
   try {
     const out = f(ctx);
     org.commit(ctx);
@@ -415,26 +426,26 @@ function inTransaction<T>(org: Org, userId: string, f: (ctx: WriteContext) => T)
 
 function sobjects(r: RestRequest, rest: string[]): RestResult {
   const { org, version } = r;
-  if (rest.length === 0) return get(r, () => describeGlobal(org, version, false));
+  if (rest.length === 0) return get(r, () => describeGlobal(org, version, false, r.access));
   const o = org.findObject(rest[0]);
-  if (!o || o.toolingOnly) throw notFound();
+  if (!o || o.toolingOnly || (r.access && !r.access.objectRead(o))) throw notFound();
   if (rest.length === 1) {
     if (r.method === 'GET') {
-      const basic = (describeGlobal(org, version, true).sobjects as Rec[]).find((x) => x.name === o.name);
+      const basic = (describeGlobal(org, version, true, r.access).sobjects as Rec[]).find((x) => x.name === o.name);
       return { status: 200, body: { objectDescribe: basic, recentItems: [] } };
     }
     if (r.method !== 'POST') throw methodNotAllowed(r.method, 'GET,POST');
     const body = asObject(r.body);
     if (o.kind === 'event') {
-      const uuid = inTransaction(org, r.userId, (ctx) => org.insert(o.name, body, ctx));
+      const uuid = inTransaction(r, (ctx) => org.insert(o.name, body, ctx));
       // 201 + OPERATION_ENQUEUED carrying the EventUuid (Platform Events Developer Guide, v55.0+).
       const errors = Number(version) >= 55 ? [{ statusCode: 'OPERATION_ENQUEUED', message: uuid, fields: [] }] : [];
       return { status: 201, body: { id: org.newId('e00'), success: true, errors } };
     }
-    const id = inTransaction(org, r.userId, (ctx) => org.insert(o.name, body, ctx));
+    const id = inTransaction(r, (ctx) => org.insert(o.name, body, ctx));
     return { status: 201, body: { id, success: true, errors: [] } };
   }
-  if (rest[1] === 'describe' && rest.length === 2) return get(r, () => describeObject(org, o, version));
+  if (rest[1] === 'describe' && rest.length === 2) return get(r, () => describeObject(org, o, version, r.access));
   if (rest[1] === 'eventSchema' && rest.length === 2 && o.kind === 'event') return get(r, () => eventSchema(o, payloadFormat(r)));
   if (rest.length === 2) {
     const id = rest[1];
@@ -442,13 +453,13 @@ function sobjects(r: RestRequest, rest: string[]): RestResult {
       case 'GET': {
         const rec = org.existing(o, id);
         const fields = r.query.get('fields');
-        return { status: 200, body: recordBody(org, o, rec, version, fields ? fields.split(',') : null) };
+        return { status: 200, body: recordBody(org, o, rec, version, fields ? fields.split(',') : null, r.access) };
       }
       case 'PATCH':
-        inTransaction(org, r.userId, (ctx) => org.update(o.name, id, asObject(r.body), ctx));
+        inTransaction(r, (ctx) => org.update(o.name, id, asObject(r.body), ctx));
         return { status: 204 };
       case 'DELETE':
-        inTransaction(org, r.userId, (ctx) => org.delete(o.name, id, ctx));
+        inTransaction(r, (ctx) => org.delete(o.name, id, ctx));
         return { status: 204 };
       default:
         throw methodNotAllowed(r.method, 'GET,PATCH,DELETE');
@@ -466,10 +477,10 @@ function sobjects(r: RestRequest, rest: string[]): RestResult {
       );
       if (hits.length === 0) throw notFound();
       if (hits.length > 1) return { status: 300, body: hits.map((h) => `/services/data/v${version}/sobjects/${o.name}/${String(h.Id)}`) };
-      return { status: 200, body: recordBody(org, o, hits[0], version, null) };
+      return { status: 200, body: recordBody(org, o, hits[0], version, null, r.access) };
     }
     if (r.method === 'PATCH') {
-      const res = inTransaction(org, r.userId, (ctx) => org.upsert(o.name, f.name, value, asObject(r.body), ctx));
+      const res = inTransaction(r, (ctx) => org.upsert(o.name, f.name, value, asObject(r.body), ctx));
       // v46.0+: 201 on insert and 200 on update, both with a body (REST API Guide, "Upsert").
       return { status: res.created ? 201 : 200, body: { id: res.id, success: true, errors: [], created: res.created } };
     }
@@ -495,7 +506,7 @@ function query(r: RestRequest, rest: string[], all: boolean, tooling: boolean): 
   }
   const q = r.query.get('q');
   if (q === null) throw new SalesforceApiError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
-  const res = runQuery(org, q, { version, tooling, includeDeleted: all });
+  const res = runQuery(org, q, { version, tooling, includeDeleted: all, access: r.access });
   const opt = String(r.headers['sforce-query-options'] ?? '');
   const bm = /batchSize=(\d+)/i.exec(opt);
   // batchSize is a hint: 200..2000 (REST API Guide, "Query Options Header").
@@ -543,16 +554,11 @@ const ROLLED_BACK: SaveResult = {
  * Runs each item in its own transaction, or all in one with allOrNone (failed items keep
  * their own error, the rest get ALL_OR_NONE_OPERATION_ROLLED_BACK). HTTP 200 either way.
  */
-function runItems<T>(
-  org: Org,
-  userId: string,
-  items: T[],
-  allOrNone: boolean,
-  op: (item: T, ctx: WriteContext) => SaveResult,
-): SaveResult[] {
+function runItems<T>(r: RestRequest, items: T[], allOrNone: boolean, op: (item: T, ctx: WriteContext) => SaveResult): SaveResult[] {
+  const { org, userId, access } = r;
   if (!allOrNone) {
     return items.map((item) => {
-      const ctx = org.newContext(userId);
+      const ctx = org.newContext(userId, false, access);
       try {
         const out = op(item, ctx);
         org.commit(ctx);
@@ -563,7 +569,7 @@ function runItems<T>(
       }
     });
   }
-  const ctx = org.newContext(userId);
+  const ctx = org.newContext(userId, false, access);
   const results = items.map((item) => {
     try {
       return op(item, ctx);
@@ -613,7 +619,7 @@ function collections(r: RestRequest, rest: string[]): RestResult {
         const { allOrNone, records } = collectionBody(r);
         return {
           status: 200,
-          body: runItems(org, r.userId, records, allOrNone, (rec, ctx) => {
+          body: runItems(r, records, allOrNone, (rec, ctx) => {
             if (rec.id !== undefined || rec.Id !== undefined) {
               throw new SalesforceApiError(400, 'INVALID_FIELD', 'The Id field should not be specified in the sobject data.');
             }
@@ -628,7 +634,7 @@ function collections(r: RestRequest, rest: string[]): RestResult {
         const { allOrNone, records } = collectionBody(r);
         return {
           status: 200,
-          body: runItems(org, r.userId, records, allOrNone, (rec, ctx) => {
+          body: runItems(r, records, allOrNone, (rec, ctx) => {
             const id = rec.id ?? rec.Id;
             if (typeof id !== 'string') throw new SalesforceApiError(400, 'MISSING_ARGUMENT', 'Id not specified in an update call', []);
             org.update(typeOf(rec), id, stripMeta(rec), ctx);
@@ -647,7 +653,7 @@ function collections(r: RestRequest, rest: string[]): RestResult {
           );
         return {
           status: 200,
-          body: runItems(org, r.userId, ids, r.query.get('allOrNone') === 'true', (id, ctx) => {
+          body: runItems(r, ids, r.query.get('allOrNone') === 'true', (id, ctx) => {
             org.delete(null, id, ctx);
             return { id: normalizeId(id) ?? id, success: true, errors: [] };
           }),
@@ -658,7 +664,7 @@ function collections(r: RestRequest, rest: string[]): RestResult {
     }
   }
   const o = org.findObject(rest[0]);
-  if (!o) throw notFound();
+  if (!o || (r.access && !r.access.objectRead(o))) throw notFound();
   if (rest.length === 1 && r.method === 'POST') {
     // Retrieve many: {ids, fields} → array of records or null (REST API Guide, "SObject Collections Retrieve").
     const body = asObject(r.body);
@@ -669,7 +675,7 @@ function collections(r: RestRequest, rest: string[]): RestResult {
       status: 200,
       body: ids.map((id) => {
         const rec = org.get(o.name, id);
-        return rec ? recordBody(org, o, rec, r.version, fields) : null;
+        return rec ? recordBody(org, o, rec, r.version, fields, r.access) : null;
       }),
     };
   }
@@ -682,7 +688,7 @@ function collections(r: RestRequest, rest: string[]): RestResult {
     const { allOrNone, records } = collectionBody(r);
     return {
       status: 200,
-      body: runItems(org, r.userId, records, allOrNone, (rec, ctx) => {
+      body: runItems(r, records, allOrNone, (rec, ctx) => {
         const value = Object.entries(rec).find(([k]) => k.toLowerCase() === f.name.toLowerCase())?.[1];
         if (value === undefined || value === null || value === '') {
           throw new SalesforceApiError(400, 'MISSING_ARGUMENT', `${f.name} not specified`, [f.name]);

@@ -21,6 +21,8 @@ export interface SeedUser {
   active?: boolean;
   /** Permission set names (unprefixed): SovraUser, SovraJurisdictionEU … */
   permissionSets?: string[];
+  /** 'System Administrator' (View/Modify All Data: no object/field checks) or 'Standard User' (default). */
+  profile?: 'System Administrator' | 'Standard User';
 }
 
 export interface SeedConnectedApp {
@@ -136,6 +138,7 @@ export function buildOrg(s: SeedOrg, pkg: PackageDefinition, clock: EmulatorCloc
     rec.UserType = 'Standard';
     userIds.set(u.key ?? u.username, id);
     userIds.set(u.username, id);
+    if (u.profile === 'System Administrator') org.systemAdministrators.add(id);
   }
   const firstUser = [...userIds.values()][0];
   const asUser = (ref: unknown): string => (typeof ref === 'string' ? (userIds.get(ref.replace(/^@/, '')) ?? firstUser) : firstUser);
@@ -153,6 +156,7 @@ export function buildOrg(s: SeedOrg, pkg: PackageDefinition, clock: EmulatorCloc
   }
   const psIds = new Map<string, string>();
   for (const ps of permissionSets) {
+    org.permissionSetDefs.set(ps.name, ps);
     const id = org.insert('PermissionSet', { Name: ps.name, Label: ps.label }, ctx);
     org.table('PermissionSet').get(id)!.NamespacePrefix = org.namespace || null;
     psIds.set(ps.name, id);

@@ -166,6 +166,7 @@ export class EmulatorServer {
           .filter((p, i, a) => p !== '' || i < a.length - 1)
           .map(decodeURIComponent),
         query: url.searchParams,
+        access: org.accessFor(s.userId),
         body: parsed,
         headers: req.headers,
       });

@@ -498,6 +498,7 @@ export function demoSeed(): SeedData {
             permissionSets: ['SovraIntegration'],
           },
           {
+            profile: 'System Administrator',
             username: DEMO.users.admin,
             firstName: 'Sabine',
             lastName: 'Keller',
