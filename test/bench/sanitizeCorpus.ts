@@ -55,7 +55,8 @@ function rng(seed: number): () => number {
   };
 }
 
-export function generateCorpus(count: number, seed = 42): CorpusRecord[] {
+/** `piiShare`: the share of sentences that carry PII (the rest is business prose with decoy numbers). */
+export function generateCorpus(count: number, seed = 42, piiShare = 0.35): CorpusRecord[] {
   const r = rng(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
@@ -381,7 +382,7 @@ export function generateCorpus(count: number, seed = 42): CorpusRecord[] {
     let text = '';
     const sentences = int(3, 7);
     for (let k = 0; k < sentences; k++) {
-      text += pick(r() < 0.35 ? TEMPLATES[lang] : FILLER[lang].map((f) => f + ' ')).replace(/\{(\w+)\}/g, (_, slot: string) => {
+      text += pick(r() < piiShare ? TEMPLATES[lang] : FILLER[lang].map((f) => f + ' ')).replace(/\{(\w+)\}/g, (_, slot: string) => {
         if (slot === 'decoy') {
           const d = decoy(lang);
           decoys.push(d);

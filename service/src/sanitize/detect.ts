@@ -91,6 +91,9 @@ const SECRET_TOKENS =
 const SECRET_KEYWORD =
   /\b(password|passwort|kennwort|passwd|pwd|mot de passe|mdp|passcode|pin|api[ _-]?key|key|schlüssel|clé|secret|token|access[ _-]?key|client[ _-]?secret)(?:[ \t]{0,3}(:|=|(?:is|ist|est|lautet)\b))?[ \t]{0,3}["'“„«]?[ \t]{0,2}([^\s"'”“»,;]{3,200})/gi;
 const PASSWORD_WORDS = /^(?:password|passwort|kennwort|passwd|pwd|mot de passe|mdp|passcode|pin)$/i;
+const TRAILING_PUNCT = /[.!?)\]]$/;
+const HAS_SYMBOL = /[\W_]/;
+const HAS_LETTER = /[A-Za-z]/;
 
 function detectSecrets(text: string, out: Span[]): void {
   SECRET_TOKENS.lastIndex = 0;
@@ -101,18 +104,18 @@ function detectSecrets(text: string, out: Span[]): void {
   for (let m = SECRET_KEYWORD.exec(text); m; m = SECRET_KEYWORD.exec(text)) {
     let value = m[3];
     // A sentence end is not part of the secret.
-    while (value.length > 3 && /[.!?)\]]$/.test(value)) value = value.slice(0, -1);
+    while (value.length > 3 && TRAILING_PUNCT.test(value)) value = value.slice(0, -1);
     const sep = m[2];
     const digit = /\d/.test(value);
     let ok: boolean;
-    if (sep === ':' || sep === '=') ok = digit || /[\W_]/.test(value) || value.length >= 12 || PASSWORD_WORDS.test(m[1]);
-    else if (sep) ok = digit || /[\W_]/.test(value) || value.length >= 12;
+    if (sep === ':' || sep === '=') ok = digit || HAS_SYMBOL.test(value) || value.length >= 12 || PASSWORD_WORDS.test(m[1]);
+    else if (sep) ok = digit || HAS_SYMBOL.test(value) || value.length >= 12;
     // Without a separator (`API-Key Sommer2022`, `PIN 4711`) only what looks like a credential.
-    else ok = (digit && /[A-Za-z]/.test(value) && value.length >= 6) || (digit && PASSWORD_WORDS.test(m[1]) && value.length >= 4);
-    if (ok) {
-      const start = m.index + m[0].length - m[3].length;
-      out.push({ start, end: start + value.length, type: 'SECRET', drop: false });
-    }
+    else ok = (digit && HAS_LETTER.test(value) && value.length >= 6) || (digit && PASSWORD_WORDS.test(m[1]) && value.length >= 4);
+    const start = m.index + m[0].length - m[3].length;
+    if (ok) out.push({ start, end: start + value.length, type: 'SECRET', drop: false });
+    // Not a credential by the keyword rule: scanning goes on from the value (`key password: x1`).
+    else SECRET_KEYWORD.lastIndex = start;
   }
 }
 

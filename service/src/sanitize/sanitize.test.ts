@@ -46,6 +46,8 @@ describe('detectors in free text', () => {
     ['SECRET', 'mot de passe = azerty', 'azerty'],
     ['SECRET', 'API-Key Berlin2023$ wurde geteilt', 'Berlin2023$'],
     ['SECRET', 'PIN 4711 for the door', '4711'],
+    ['SECRET', 'API-Key sk-proj-aKoePZgshoZDRpMajBrkjtjteEjPapoD leaked', 'sk-proj-aKoePZgshoZDRpMajBrkjtjteEjPapoD'],
+    ['SECRET', 'shared the key AKIAQNTYMABPCBIPOOXH today', 'AKIAQNTYMABPCBIPOOXH'],
   ];
   for (const [type, text, value] of positives) {
     it(`finds ${type} in "${text}"`, () => {

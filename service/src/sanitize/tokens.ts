@@ -17,8 +17,10 @@ export const tokenText = (id: string): string => `⟦${id}⟧`;
 export type TokenHmac = (data: string) => string;
 
 export class TokenAllocator {
-  private readonly byValue = new Map<string, string>();
-  private readonly map: Record<string, string> = Object.create(null) as Record<string, string>;
+  /** Per type: value → id. */
+  private readonly byValue = new Map<string, Map<string, string>>();
+  /** id → value. */
+  private readonly map = new Map<string, string>();
   private readonly counters = new Map<string, number>();
   private readonly reserved = new Set<string>();
 
@@ -30,14 +32,19 @@ export class TokenAllocator {
     for (const id of ids) this.reserved.add(id);
   }
 
+  private taken(id: string): boolean {
+    return this.map.has(id) || (this.reserved.size > 0 && this.reserved.has(id));
+  }
+
   /** The token id of a value of a type, allocating one if needed. */
   idFor(type: EntityType, value: string): string {
-    const key = `${type}\u0000${value}`;
-    const known = this.byValue.get(key);
+    let perType = this.byValue.get(type);
+    if (!perType) this.byValue.set(type, (perType = new Map()));
+    const known = perType.get(value);
     if (known) return known;
     let id: string | undefined;
     if (this.hmac) {
-      const code = String(this.hmac(key))
+      const code = String(this.hmac(`${type}\u0000${value}`))
         .toUpperCase()
         .replace(/[^0-9A-Z]/g, '')
         .slice(0, 10);
@@ -48,20 +55,22 @@ export class TokenAllocator {
         });
       }
       id = `${type}_${code}`;
-      if (this.map[id] !== undefined || this.reserved.has(id)) id = undefined;
+      if (this.taken(id)) id = undefined;
     }
     if (!id) {
       let n = this.counters.get(type) ?? 0;
       do id = `${type}_${++n}`;
-      while (this.map[id] !== undefined || this.reserved.has(id));
+      while (this.taken(id));
       this.counters.set(type, n);
     }
-    this.byValue.set(key, id);
-    this.map[id] = value;
+    perType.set(value, id);
+    this.map.set(id, value);
     return id;
   }
 
   snapshot(): TokenMap {
-    return Object.freeze({ ...this.map });
+    const o: Record<string, string> = {};
+    for (const [k, v] of this.map) o[k] = v;
+    return Object.freeze(o);
   }
 }
