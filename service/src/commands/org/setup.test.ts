@@ -93,7 +93,9 @@ describe('sovra org setup (TestContext)', () => {
     jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   });
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
   it('finds the managed package and assigns SovraIntegration with --fix', async () => {
     const r: OrgSetupResult = await OrgSetup.run(['--target-org', testOrg.username, '--fix', '--json'], ROOT);
