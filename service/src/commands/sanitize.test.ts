@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -23,8 +23,13 @@ function run(args: string[], stdin: string): Promise<{ code: number | null; stdo
 describe('sovra sanitize (spawned CLI)', () => {
   beforeAll(() => {
     // The CLI runs compiled commands; build once when dist is missing or older than the source.
-    const src = join(root, 'service/src/commands/sanitize.ts');
-    if (!existsSync(compiled) || statSync(compiled).mtimeMs < statSync(src).mtimeMs) {
+    const sources = [
+      join(root, 'service/src/commands/sanitize.ts'),
+      ...readdirSync(join(root, 'service/src/sanitize')).map((f) => join(root, 'service/src/sanitize', f)),
+    ];
+    const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+    const built = join(root, 'dist/sanitize/index.js');
+    if (!existsSync(compiled) || !existsSync(built) || Math.min(statSync(compiled).mtimeMs, statSync(built).mtimeMs) < newest) {
       try {
         execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
           cwd: root,
