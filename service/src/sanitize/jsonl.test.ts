@@ -69,7 +69,7 @@ describe('sanitizeJsonl', () => {
   it('answers a malformed line with an error object for its id and goes on', async () => {
     const lines = [
       '{"id":"1","text":"a@b.de"}',
-      'not json',
+      '{"id":"x1","text":"unterminated',
       '[1,2]',
       '{"text":"no id"}',
       '{"id":"5"}',
@@ -83,7 +83,7 @@ describe('sanitizeJsonl', () => {
     const out = (await sink.finished()) as Array<{ id: unknown; error?: { code: string; line: number } }>;
     expect(out.map((o) => [o.id, o.error?.code ?? 'ok'])).toEqual([
       ['1', 'ok'],
-      [null, 'JSON_INVALID'],
+      ['x1', 'JSON_INVALID'],
       [null, 'LINE_NOT_OBJECT'],
       [null, 'ID_MISSING'],
       ['5', 'TEXT_MISSING'],

@@ -54,6 +54,8 @@ function handlingOf(cls: unknown, field: string): 'tokenize' | 'drop' | undefine
   );
 }
 
+const ID_IN_BROKEN_LINE = /^\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.){0,200}"|-?\d{1,20})/;
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function processLine(line: string, lineNo: number, sanitizer: Sanitizer): { out: string; ok: boolean; entities: number } {
@@ -63,6 +65,15 @@ function processLine(line: string, lineNo: number, sanitizer: Sanitizer): { out:
     try {
       rec = JSON.parse(line);
     } catch {
+      // Best effort: name the id of a broken line when it can still be read.
+      const m = ID_IN_BROKEN_LINE.exec(line);
+      if (m) {
+        try {
+          id = JSON.parse(m[1]) as unknown;
+        } catch {
+          id = null;
+        }
+      }
       throw new LineError('JSON_INVALID', 'The line is not valid JSON.');
     }
     if (!isPlainObject(rec)) throw new LineError('LINE_NOT_OBJECT', 'Each line must be a JSON object.');
