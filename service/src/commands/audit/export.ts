@@ -154,7 +154,7 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
     const chains = await loadOrgChains(conn, resolved.names, wanted?.chainId, (what, done, total) => {
       if (what !== 'entries') return;
       if (!started) {
-        this.progress.start(total, {}, { title: messages.getMessage('info.progress') });
+        this.progress.start(total, {}, { title: messages.getMessage('info.progress'), format: '%s | {bar} | {value}/{total} entries' });
         started = true;
       }
       this.progress.update(done);

@@ -18,6 +18,7 @@ import { createKeyService } from '../../keys/index.js';
 import type { PublicKeyInfo } from '../../keys/types.js';
 import { soqlString } from '../../salesforce/index.js';
 import { isSovraError } from '../../shared/errors.js';
+import { configureLogging } from '../../shared/log.js';
 import { CUSTOM_SCHEMA, type ApiNames } from '../../shared/schema.js';
 import { packageMissing, queryAll, resolveNamespace } from '../org/setup.js';
 
@@ -143,6 +144,8 @@ export async function loadTrustedKeys(
     return { keys, source: 'public-keys', file };
   }
   if (!opts.config) throw messages.createError('error.noTrust');
+  // Key services log their routine steps; keep them off stdout, where --json is written.
+  configureLogging({ level: 'warn', stream: process.stderr });
   const cfg = loadConfig(opts.config);
   const keys: PublicKeyInfo[] = [];
   for (const j of jurisdictions) {

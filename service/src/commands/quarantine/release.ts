@@ -20,6 +20,7 @@ import { AuditLog } from '../../audit/index.js';
 import { loadConfig } from '../../config/index.js';
 import { createKeyService } from '../../keys/index.js';
 import { soqlString } from '../../salesforce/index.js';
+import { configureLogging } from '../../shared/log.js';
 import { CUSTOM_PERMISSIONS, type ApiNames } from '../../shared/schema.js';
 import { openStore } from '../../store/index.js';
 import { customPermissionsOf, packageMissing, queryAll, resolveNamespace, userByUsername } from '../org/setup.js';
@@ -74,6 +75,9 @@ interface ChainTarget {
 }
 
 async function openChain(file: string, orgId: string, tenantFlag: string | undefined): Promise<ChainTarget> {
+  // The store and key service log their routine steps; a CLI run shows only warnings, on
+  // stderr, so that --json output on stdout stays parseable.
+  configureLogging({ level: 'warn', stream: process.stderr });
   const cfg = loadConfig(file);
   const tenant = tenantFlag
     ? cfg.tenants.find((t) => t.id === tenantFlag)
