@@ -48,6 +48,9 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
     tenant: Flags.string({ char: 't', summary: messages.getMessage('flags.tenant.summary') }),
     jurisdiction: Flags.string({ char: 'j', summary: messages.getMessage('flags.jurisdiction.summary') }),
     ...orgFlags,
+    // No -o here: it is --output's.
+    'target-org': Flags.string({ summary: messages.getMessage('flags.target-org.summary') }),
+    chain: Flags.string({ summary: messages.getMessage('flags.chain.summary') }),
   };
 
   public async run(): Promise<AuditExportResult> {
