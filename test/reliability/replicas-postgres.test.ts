@@ -90,6 +90,14 @@ afterAll(async () => {
 
 describe('two replicas on one PostgreSQL', () => {
   it('do every request of a burst exactly once, and keep one gap-free chain', async () => {
+    // Both replicas must be listening before the burst, or one of them simply has nothing to race for.
+    const until = Date.now() + 30_000;
+    for (const r of replicas) {
+      while ((await r.status()).tenants[0]?.intake?.subscription !== 'subscribed') {
+        if (Date.now() > until) throw new Error('a replica did not subscribe to its channel within 30 s');
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
     const accounts = emu.admin
       .records('Account', DEMO.orgKey)
       .filter((a) => ['Germany', 'DE', 'France', 'Netherlands', 'Ireland'].includes(String(a.BillingCountry)));
