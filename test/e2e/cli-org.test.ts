@@ -312,7 +312,7 @@ describe('sovra quarantine', () => {
       for await (const e of store.forTenant('acme').iterateChainEntries('acme:EU', { fromSeq: seq, toSeq: seq }))
         rows.push(JSON.parse(e.body));
       expect(rows[0]).toMatchObject({
-        eventType: 'request.quarantined',
+        eventType: 'quarantine.released',
         decision: 'allow',
         actorId: adminId,
         requestId,

@@ -13,6 +13,8 @@ export const AUDIT_EVENT_TYPES = [
   'request.received',
   'request.rejected',
   'request.quarantined',
+  'quarantine.released',
+  'quarantine.purged',
   'request.blocked',
   'egress.refused',
   'model.called',

@@ -193,7 +193,7 @@ export async function resolveQuarantine(
       try {
         for (const i of items) {
           const e = await chain.audit.record({
-            eventType: 'request.quarantined',
+            eventType: operation === 'release' ? 'quarantine.released' : 'quarantine.purged',
             decision: operation === 'release' ? 'allow' : 'info',
             requestId: i.requestId,
             recordId: i.recordId,
