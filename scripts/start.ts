@@ -17,11 +17,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { recordToCheckpoint, recordToEntry, verifyChain, type ParsedEntry } from '../service/src/audit/index.js';
-import { ConfigError, loadConfig, type SovraConfig } from '../service/src/config/index.js';
 import { hashGatewayKey } from '../service/src/http/gateway/index.js';
 import type { RequestOutcome } from '../service/src/pipeline/index.js';
 import { configureLogging } from '../service/src/shared/log.js';
-import { startSidecar, type Sidecar } from '../service/src/sidecar/index.js';
+import { serveConfigFile, startSidecar, type Sidecar } from '../service/src/sidecar/index.js';
 import { DEMO, generateJwtKeyPair, startEmulator } from '../test/emulator/index.js';
 import { DEMO_KEY_ENV, demoConfig } from '../test/support/demoConfig.js';
 
@@ -77,29 +76,6 @@ async function waitForSignal(): Promise<void> {
     process.once('SIGINT', () => r());
     process.once('SIGTERM', () => r());
   });
-}
-
-async function serveConfig(file: string): Promise<number> {
-  let cfg: SovraConfig;
-  try {
-    cfg = loadConfig(file);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n${err.fix ?? ''}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  configureLogging({
-    level: cfg.log.level,
-    defaultMeta: { service: 'sovra', jurisdiction: cfg.deployment.jurisdiction, region: cfg.deployment.region },
-  });
-  const sidecar = await startSidecar({ config: cfg, port: args.port !== undefined ? Number(args.port) : undefined });
-  out(`SOVRA_HTTP_URL=${sidecar.url}`);
-  out(`SOVRA_GATEWAY_URL=${sidecar.url}/v1`);
-  await waitForSignal();
-  await sidecar.stop();
-  return 0;
 }
 
 async function demo(): Promise<number> {
@@ -361,7 +337,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
-  return args.config ? serveConfig(args.config) : demo();
+  return args.config ? serveConfigFile(args.config, { port: args.port !== undefined ? Number(args.port) : undefined }) : demo();
 }
 
 main().then(

@@ -4,9 +4,8 @@
  * org emulator, or this same sidecar with `npm start -- --config <file>`.)
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/index.js';
-import { configureLogging, log } from './shared/log.js';
-import { startSidecar } from './sidecar/index.js';
+import { log } from './shared/log.js';
+import { serveConfigFile } from './sidecar/index.js';
 
 function usage(): string {
   return [
@@ -35,29 +34,7 @@ async function main(): Promise<number> {
     process.stderr.write(`--config is required.\n${usage()}\n`);
     return 2;
   }
-  let cfg;
-  try {
-    cfg = loadConfig(args.config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n${err.fix ?? ''}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  configureLogging({
-    level: cfg.log.level,
-    defaultMeta: { service: 'sovra', jurisdiction: cfg.deployment.jurisdiction, region: cfg.deployment.region },
-  });
-  const port = args.port !== undefined ? Number(args.port) : undefined;
-  const sidecar = await startSidecar({ config: cfg, port });
-  process.stdout.write(`SOVRA_HTTP_URL=${sidecar.url}\nSOVRA_GATEWAY_URL=${sidecar.url}/v1\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  await sidecar.stop();
-  return 0;
+  return serveConfigFile(args.config, { port: args.port !== undefined ? Number(args.port) : undefined });
 }
 
 main().then(

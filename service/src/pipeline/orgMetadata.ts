@@ -9,6 +9,7 @@ import type { JurisdictionDef, ResidencyRuleRow } from '../jurisdiction/index.js
 import type { SalesforceConnection, SObjectRecord } from '../salesforce/index.js';
 import { soqlString } from '../salesforce/index.js';
 import { log } from '../shared/log.js';
+import { CUSTOM_SCHEMA } from '../shared/schema.js';
 import { parseAction, type ActionDef, type ActionRow } from './actions.js';
 
 export interface OrgMetadata {
@@ -28,36 +29,16 @@ function select(sf: SalesforceConnection, object: string, fields: string[]): str
 
 export async function loadOrgMetadata(sf: SalesforceConnection): Promise<OrgMetadata> {
   const [actionRows, ruleRows, jurRows, policyRows] = await Promise.all([
-    sf.query(
-      select(sf, 'AiAction__mdt', [
-        'DeveloperName',
-        'MasterLabel',
-        'ObjectApiName__c',
-        'PromptTemplate__c',
-        'Fields__c',
-        'RelatedRecords__c',
-        'MaxClassification__c',
-        'RequiredPermission__c',
-        'Purpose__c',
-        'Active__c',
-      ]),
-      { operation: 'load AiAction__mdt' },
-    ),
-    sf.query(
-      select(sf, 'ResidencyRule__mdt', [
-        'DeveloperName',
-        'ObjectApiName__c',
-        'JurisdictionField__c',
-        'CountryField__c',
-        'Priority__c',
-        'Active__c',
-      ]),
-      {
-        operation: 'load ResidencyRule__mdt',
-      },
-    ),
-    sf.query(select(sf, 'Jurisdiction__mdt', ['DeveloperName', 'Countries__c', 'Active__c']), { operation: 'load Jurisdiction__mdt' }),
-    sf.query(select(sf, 'FieldPolicy__mdt', ['DeveloperName', 'ObjectApiName__c', 'FieldApiName__c', 'Classification__c', 'Handling__c']), {
+    sf.query(select(sf, 'AiAction__mdt', ['DeveloperName', 'MasterLabel', ...CUSTOM_SCHEMA.AiAction__mdt]), {
+      operation: 'load AiAction__mdt',
+    }),
+    sf.query(select(sf, 'ResidencyRule__mdt', ['DeveloperName', ...CUSTOM_SCHEMA.ResidencyRule__mdt]), {
+      operation: 'load ResidencyRule__mdt',
+    }),
+    sf.query(select(sf, 'Jurisdiction__mdt', ['DeveloperName', ...CUSTOM_SCHEMA.Jurisdiction__mdt]), {
+      operation: 'load Jurisdiction__mdt',
+    }),
+    sf.query(select(sf, 'FieldPolicy__mdt', ['DeveloperName', ...CUSTOM_SCHEMA.FieldPolicy__mdt]), {
       operation: 'load FieldPolicy__mdt',
     }),
   ]);

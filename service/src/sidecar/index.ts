@@ -1,3 +1,4 @@
 /** The composition root: a whole sidecar for one jurisdiction from a validated config. */
 export { startSidecar, type Sidecar, type SidecarOptions, type SidecarStatus, type TenantRuntime } from './sidecar.js';
 export { StoreTokenVault } from './tokenVault.js';
+export { serveConfigFile } from './serve.js';

@@ -4,6 +4,8 @@
  * an in-process mutex, and a transaction holds that mutex (BEGIN IMMEDIATE … COMMIT) for its
  * whole async body, so no other call of this process can interleave with it.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SovraError } from '../shared/errors.js';
 import { log } from '../shared/log.js';
@@ -135,6 +137,8 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.now = options.now ?? Date.now;
     try {
+      // First start: the store's folder is created (owner-only), as the keyring's is.
+      if (options.readonly !== true && options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true, mode: 0o700 });
       this.db = new Database(options.path, { fileMustExist: options.readonly === true, readonly: options.readonly === true });
     } catch (err) {
       throw new SovraError(

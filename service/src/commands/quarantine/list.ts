@@ -1,7 +1,7 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { soqlString } from '../../salesforce/index.js';
-import { QUARANTINE_STATUSES, type ApiNames } from '../../shared/schema.js';
+import { CUSTOM_SCHEMA, QUARANTINE_STATUSES, type ApiNames } from '../../shared/schema.js';
 import { packageMissing, queryAll, resolveNamespace, type SObjectRow } from '../org/setup.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
@@ -28,17 +28,8 @@ export type QuarantineListResult = {
   items: QuarantineItem[];
 };
 
-export const QUARANTINE_FIELDS = [
-  'RecordId__c',
-  'ObjectApiName__c',
-  'RequestId__c',
-  'Reason__c',
-  'DetectedJurisdiction__c',
-  'ExpectedJurisdiction__c',
-  'Status__c',
-  'ResolvedBy__c',
-  'ResolvedAt__c',
-] as const;
+/** Every field of AiQuarantine__c but its key (the schema module holds the names). */
+export const QUARANTINE_FIELDS = CUSTOM_SCHEMA.AiQuarantine__c.filter((f) => f !== 'ExternalId__c');
 
 export function quarantineSelect(names: ApiNames): string {
   return `SELECT Id, Name, CreatedDate, ${QUARANTINE_FIELDS.map((f) => names.name(f)).join(', ')} FROM ${names.name('AiQuarantine__c')}`;
