@@ -22,6 +22,7 @@ const esmTs = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testEnvironment: 'node',
   setupFiles: ['<rootDir>/test/setup/silence-logs.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/setup/reset-exit-code.ts'],
 };
 
 export default {
