@@ -137,7 +137,6 @@ const BSN_SHAPE = /^(?:\d{9}|\d{4}\.\d{2}\.\d{3}|\d{3} \d{3} \d{3}|\d{2} \d{3} \
 const DNI_SHAPE = /^(?:\d{8}|\d{2}\.\d{3}\.\d{3})-?[A-Za-z]$/;
 const NIE_SHAPE = /^[XYZxyz]-?\d{7}-?[A-Za-z]$/;
 const NINO_SHAPE = /^[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]$/;
-const CF_SHAPE = /^[A-Za-z0-9]{16}$/;
 /** How numbers without a trunk prefix are grouped in writing (ES/PT 3-3-3 or 3-2-2-2, DK/NO 2-2-2-2, IT mobiles). */
 const NO_TRUNK_SHAPE =
   /^(?:\d{3}([ .-])\d{3}\1\d{3}|\d{3} \d{2} \d{2} \d{2}|\d{2} \d{2} \d{2} \d{2}|3\d{2}[ .-]?\d{6,7}|3\d{2}[ .-]\d{3}[ .-]\d{3,4})$/;
@@ -338,30 +337,57 @@ function isPhone(s: string, digits: string, ctx: RunContext, o: DetectOptions): 
 }
 
 const isDigitCode = (c: number): boolean => c >= 48 && c <= 57;
+const isAsciiLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isAsciiUpper = (c: number): boolean => c >= 65 && c <= 90;
 
-function classifyChunk(text: string, a: number, b: number, ctx: RunContext, o: DetectOptions): DetectorType | null {
-  // One pass over the span: how many digits and letters, before any string is built.
-  let nd = 0;
-  let nl = 0;
-  for (let i = a; i < b; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) nd++;
-    else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) nl++;
-  }
+/**
+ * What a span of a run is made of, counted once per chunk and summed per span: the cheap
+ * necessary conditions below (lengths, separators) spare the shapes, checksums and phone
+ * validation for almost every span that cannot be an identifier.
+ */
+interface Counts {
+  digits: number;
+  letters: number;
+  /** ASCII spaces, other spaces (no-break, narrow no-break), '-', '.'. */
+  spaces: number;
+  nbsp: number;
+  dashes: number;
+  dots: number;
+}
+
+function classifyChunk(text: string, a: number, b: number, k: Counts, ctx: RunContext, o: DetectOptions): DetectorType | null {
+  const nd = k.digits;
+  const nl = k.letters;
   const n = nd + nl;
   if (n < 4 || n > 34) return null;
   const en = o.enabled;
   const first = text.charCodeAt(a);
+  const len = b - a;
   if (nl === 0) {
-    // IPv4 (4–12 digits, dotted), card 12–19, NIR 15, Steuer-ID 11, SSN/BSN 9, phone 6–15.
-    if (n < 6 && !(n >= 4 && b - a >= 7)) return null;
-    const s = text.slice(a, b);
-    const c = nd === b - a ? s : s.replace(NON_ALNUM, '');
-    if (n <= 12 && en.has('IP') && isIpv4(s) && !VERSION_BEFORE.test(beforeOf(ctx))) return 'IP';
-    if (n >= 12 && en.has('CARD') && CARD_SHAPE.test(s) && isPaymentCard(c)) return 'CARD';
-    if (n === 15 && en.has('NIR') && isNir(c)) return 'NIR';
-    if (n === 11 && en.has('STEUERID') && isSteuerId(c)) return 'STEUERID';
+    // IPv4 (4–12 digits, dotted), card 12–19, NIR 15, Steuer-ID 11, SSN/BSN 9, phone 6–15: never more than 19 digits.
+    if (n > 19 || (n < 6 && !(n >= 4 && len >= 7))) return null;
+    let s: string | undefined;
+    let c: string | undefined;
+    if (n <= 12 && k.dots === 3 && nd + 3 === len && en.has('IP') && isIpv4((s = text.slice(a, b))) && !VERSION_BEFORE.test(beforeOf(ctx)))
+      return 'IP';
+    if (n >= 12 && en.has('CARD') && isDigitCode(first) && nd + k.spaces + k.dashes === len) {
+      s ??= text.slice(a, b);
+      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      if (CARD_SHAPE.test(s) && isPaymentCard(c)) return 'CARD';
+    }
+    if (n === 15 && en.has('NIR')) {
+      s ??= text.slice(a, b);
+      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      if (isNir(c)) return 'NIR';
+    }
+    if (n === 11 && en.has('STEUERID')) {
+      s ??= text.slice(a, b);
+      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      if (isSteuerId(c)) return 'STEUERID';
+    }
     if (n === 9) {
+      s ??= text.slice(a, b);
+      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
       if (en.has('SSN') && isSsn(c) && (SSN_SHAPE.test(s) || (ctx.standalone && SSN_BEFORE.test(beforeOf(ctx))))) return 'SSN';
       if (
         en.has('BSN') &&
@@ -372,36 +398,63 @@ function classifyChunk(text: string, a: number, b: number, ctx: RunContext, o: D
       )
         return 'BSN';
     }
-    if (en.has('PHONE') && (isDigitCode(first) || first === 43 || first === 40) && isPhone(s, c, ctx, o)) return 'PHONE';
+    if (n <= 15 && ctx.standalone && en.has('PHONE') && (isDigitCode(first) || first === 43 || first === 40)) {
+      s ??= text.slice(a, b);
+      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      if (isPhone(s, c, ctx, o)) return 'PHONE';
+    }
     return null;
   }
   // With letters: IBAN 15–34, DNI/NIE/NINO 9, codice fiscale 16, Corsican NIR 15.
   if (!(n >= 15 || n === 9)) return null;
   const s = text.slice(a, b);
-  const c = s.replace(NON_ALNUM, '').toUpperCase();
-  if (n >= 15 && en.has('IBAN') && /^[A-Z]{2}\d{2}/.test(c) && !/[^A-Za-z0-9 \u00a0]/.test(s) && isIban(c)) return 'IBAN';
+  const c = (nd + nl === len ? s : s.replace(NON_ALNUM, '')).toUpperCase();
+  if (
+    n >= 15 &&
+    en.has('IBAN') &&
+    nd + nl + k.spaces + k.nbsp === len &&
+    /^[A-Z]{2}\d{2}/.test(c) &&
+    !/[^A-Za-z0-9 \u00a0]/.test(s) &&
+    isIban(c)
+  )
+    return 'IBAN';
   if (n === 9) {
-    if (en.has('DNI') && DNI_SHAPE.test(s) && isDni(c) && !isReferenceWord(wordBefore(ctx))) return 'DNI';
-    if (en.has('NIE') && NIE_SHAPE.test(s) && isNie(c)) return 'NIE';
-    if (en.has('NINO') && NINO_SHAPE.test(s) && isNino(c)) return 'NINO';
+    if (en.has('DNI') && nd >= 8 && DNI_SHAPE.test(s) && isDni(c) && !isReferenceWord(wordBefore(ctx))) return 'DNI';
+    if (en.has('NIE') && nd === 7 && NIE_SHAPE.test(s) && isNie(c)) return 'NIE';
+    if (en.has('NINO') && nd === 6 && NINO_SHAPE.test(s) && isNino(c)) return 'NINO';
   }
-  if (n === 16 && en.has('CODICEFISCALE') && CF_SHAPE.test(s) && isCodiceFiscale(c)) return 'CODICEFISCALE';
+  if (n === 16 && en.has('CODICEFISCALE') && nd + nl === len && isCodiceFiscale(c)) return 'CODICEFISCALE';
   if (n === 15 && en.has('NIR') && isNir(c)) return 'NIR';
   return null;
 }
 
-const isAsciiLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-const isAsciiUpper = (c: number): boolean => c >= 65 && c <= 90;
 const MAX_CHUNKS = 9;
-const GLUE = /^[:.,]\d/;
-const GLUE_BEFORE = /\d[:.,]$/;
 
 // Scratch arrays reused across runs (detection is synchronous, so no two runs share them at once).
 const STARTS: number[] = [];
 const ENDS: number[] = [];
+/** Per chunk: digits, letters, ASCII spaces after it…: see Counts (prefix sums over chunks). */
+const PD: number[] = [];
+const PL: number[] = [];
+const PDASH: number[] = [];
+const PDOT: number[] = [];
+const PSP: number[] = [];
+const PNB: number[] = [];
+
+/** A chunk that is a lone separator or letters only: what follows it still stands alone. */
+function separatorOrLetters(text: string, a: number, b: number): boolean {
+  if (b - a === 1) {
+    const c = text.charCodeAt(a);
+    if (c === 47 || c === 45 || c === 0x2013 || c === 124) return true;
+  }
+  for (let i = a; i < b; i++) if (!isAsciiLetter(text.charCodeAt(i))) return false;
+  return b > a;
+}
+const isGlueSep = (c: number): boolean => c === 58 || c === 46 || c === 44;
 
 function detectRuns(text: string, out: Span[], o: DetectOptions): void {
   const ctx: RunContext = { text, runStart: 0, standalone: true };
+  const counts: Counts = { digits: 0, letters: 0, spaces: 0, nbsp: 0, dashes: 0, dots: 0 };
   RUN.lastIndex = 0;
   for (let m = RUN.exec(text); m; m = RUN.exec(text)) {
     let start = m.index;
@@ -431,49 +484,91 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
     } else if (start > 0 && (text[start - 1] === '+' || text[start - 1] === '(')) start--;
     else if (start > 1 && text[start - 1] === ' ' && text[start - 2] === '+') start -= 2;
 
-    // Chunks: split at spaces; sequences of chunks are the candidates.
+    // Chunks: split at spaces; sequences of chunks are the candidates. Counted on the way.
+    // Scratch arrays are written by index and never shrunk (setting an array's length is slow).
     const starts = STARTS;
     const ends = ENDS;
-    starts.length = 0;
-    ends.length = 0;
+    let chunks = 0;
     let cs = -1;
-    for (let i = start; i < end; i++) {
-      const c = text.charCodeAt(i);
-      const space = c === 32 || c === 0xa0 || c === 0x202f;
-      if (space) {
+    let nd = 0;
+    let nl = 0;
+    let ndash = 0;
+    let ndot = 0;
+    let nsp = 0;
+    let nnb = 0;
+    for (let i = start; i <= end; i++) {
+      const c = i < end ? text.charCodeAt(i) : 32;
+      if (c === 32 || c === 0xa0 || c === 0x202f) {
         if (cs >= 0) {
-          starts.push(cs);
-          ends.push(i);
+          starts[chunks] = cs;
+          ends[chunks] = i;
+          PD[chunks] = nd;
+          PL[chunks] = nl;
+          PDASH[chunks] = ndash;
+          PDOT[chunks] = ndot;
+          PSP[chunks] = nsp;
+          PNB[chunks] = nnb;
+          chunks++;
           cs = -1;
         }
-      } else if (cs < 0) cs = i;
-    }
-    if (cs >= 0) {
-      starts.push(cs);
-      ends.push(end);
+        if (c === 32) nsp++;
+        else nnb++;
+      } else {
+        if (cs < 0) cs = i;
+        if (c >= 48 && c <= 57) nd++;
+        else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) nl++;
+        else if (c === 45) ndash++;
+        else if (c === 46) ndot++;
+      }
     }
     let lo = 0;
-    let hi = starts.length;
+    let hi = chunks;
     // A chunk glued to a time or decimal (`… 14:30`, `12,50 …`) belongs to that number, not to the run.
-    if (hi - lo > 1 && GLUE.test(text.slice(end, end + 2))) hi--;
-    if (hi - lo > 1 && GLUE_BEFORE.test(text.slice(Math.max(0, start - 2), start))) lo++;
+    if (hi - lo > 1 && isGlueSep(text.charCodeAt(end)) && isDigitCode(text.charCodeAt(end + 1))) hi--;
+    if (hi - lo > 1 && start >= 2 && isGlueSep(text.charCodeAt(start - 1)) && isDigitCode(text.charCodeAt(start - 2))) lo++;
     if (glued) lo++;
     let standalone = !glued;
     for (let i = lo; i < hi;) {
       let hit = false;
+      // Counts before chunk i (prefix sums are cumulative up to each chunk's end).
+      const bd = i > 0 ? PD[i - 1] : 0;
+      const bl = i > 0 ? PL[i - 1] : 0;
+      const bdash = i > 0 ? PDASH[i - 1] : 0;
+      const bdot = i > 0 ? PDOT[i - 1] : 0;
+      const bsp = i > 0 ? PSP[i - 1] : 0;
+      const bnb = i > 0 ? PNB[i - 1] : 0;
       for (let k = Math.min(hi - 1, i + MAX_CHUNKS - 1); k >= i; k--) {
+        const nDigits = PD[k] - bd;
+        const nLetters = PL[k] - bl;
+        const nAll = nDigits + nLetters;
+        // Nothing to find in fewer than 4 or more than 34 letters and digits, or letters with neither 9 nor 15+.
+        if (nAll < 4 || nAll > 34 || (nLetters === 0 ? nAll > 19 : nAll !== 9 && nAll < 15)) continue;
         let a = starts[i];
         let b = ends[k];
         if (b - a > 60) continue;
         // A chunk may carry a separator from the run's edge: `(0)30` keeps its bracket, `…78)` drops it.
-        while (b > a && (text[b - 1] === '(' || (text[b - 1] === ')' && !text.slice(a, b).includes('(')))) b--;
+        while (b > a && (text[b - 1] === '(' || (text[b - 1] === ')' && !hasCharIn(text, 40, a, b)))) b--;
         while (a < b && text[a] === ')') a++;
-        if (text[a] === '(' && !text.slice(a, b).includes(')')) a++;
+        if (text[a] === '(' && !hasCharIn(text, 41, a, b)) a++;
         ctx.runStart = a;
         ctx.before = undefined;
         ctx.word = undefined;
         ctx.standalone = standalone;
-        const type = classifyChunk(text, a, b, ctx, o);
+        counts.digits = nDigits;
+        counts.letters = nLetters;
+        counts.dashes = PDASH[k] - bdash;
+        counts.dots = PDOT[k] - bdot;
+        // Spaces between chunk i and chunk k (the prefix before chunk i also counts the gap before it).
+        counts.spaces = PSP[k] - bsp;
+        counts.nbsp = PNB[k] - bnb;
+        if (i > 0) {
+          // The gap right before chunk i was counted into chunk i's prefix: take it out.
+          for (let g = ends[i - 1]; g < starts[i]; g++) {
+            if (text.charCodeAt(g) === 32) counts.spaces--;
+            else counts.nbsp--;
+          }
+        }
+        const type = classifyChunk(text, a, b, counts, ctx, o);
         if (type) {
           out.push({ start: a, end: b, type, drop: false });
           i = k + 1;
@@ -483,11 +578,16 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
       }
       if (!hit) {
         // After a number chunk that is nothing, the next span starts inside a longer number (not after a lone separator or letters).
-        standalone = /^(?:[/\-–|]|[A-Za-z]+)$/.test(text.slice(starts[i], ends[i])) || (i + 1 < hi && starts[i + 1] - ends[i] > 1);
+        standalone = separatorOrLetters(text, starts[i], ends[i]) || (i + 1 < hi && starts[i + 1] - ends[i] > 1);
         i++;
       } else standalone = true;
     }
   }
+}
+
+function hasCharIn(text: string, code: number, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) if (text.charCodeAt(i) === code) return true;
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -74,10 +74,18 @@ function slowFold(s: string): string {
 }
 
 const WORD = /[\p{L}\p{N}]/u;
+/** 1 = letter or digit, 0 = not, -1 = not computed yet (per UTF-16 unit; surrogates are not). */
+const WORD_TABLE = new Int8Array(0x10000).fill(-1);
+/** Whether a UTF-16 unit is part of a word (letter or digit). */
+export function isWordCode(c: number): boolean {
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  let w = WORD_TABLE[c];
+  if (w < 0) w = WORD_TABLE[c] = WORD.test(String.fromCharCode(c)) ? 1 : 0;
+  return w === 1;
+}
+
 /** Whether the UTF-16 unit at i is part of a word (letter or digit). */
 export function isWordAt(s: string, i: number): boolean {
   if (i < 0 || i >= s.length) return false;
-  const c = s.charCodeAt(i);
-  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-  return WORD.test(s[i]);
+  return isWordCode(s.charCodeAt(i));
 }
