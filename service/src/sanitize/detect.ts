@@ -693,7 +693,19 @@ function detectKnown(text: string, needles: readonly Needle[], out: Span[]): voi
 /** Overlapping spans become one: the earliest, longest span names the type; a drop anywhere drops the union. */
 export function mergeSpans(spans: Span[]): Span[] {
   if (spans.length < 2) return spans;
-  spans.sort((x, y) => x.start - y.start || y.end - x.end);
+  if (spans.length > 64) spans.sort((x, y) => x.start - y.start || y.end - x.end);
+  else {
+    // A short list: insertion sort (stable, like the sort above), cheaper than a comparator sort.
+    for (let i = 1; i < spans.length; i++) {
+      const s = spans[i];
+      let j = i - 1;
+      while (j >= 0 && (spans[j].start > s.start || (spans[j].start === s.start && spans[j].end < s.end))) {
+        spans[j + 1] = spans[j];
+        j--;
+      }
+      spans[j + 1] = s;
+    }
+  }
   const out: Span[] = [spans[0]];
   for (let i = 1; i < spans.length; i++) {
     const s = spans[i];

@@ -184,11 +184,14 @@ export function createDetokenizeStream(map: TokenMap, options: DetokenizeOptions
 }
 
 /** Token ids (`PERSON_1`) written in a text in any form detokenize would restore. */
+const TOKEN_IDS = new RegExp(TOKEN_SOURCE, 'giu');
 export function tokenIdsIn(text: string): Set<string> {
   const ids = new Set<string>();
   // Weak brackets and bare ids need an underscore; other separators only count inside strong brackets.
   if (!/_|[⟦⟧〚〛【】]|\[\[|\]\]|\{\{|\}\}|<<|>>/.test(text)) return ids;
-  const re = new RegExp(TOKEN_SOURCE, 'giu');
+  // Synchronous, so one shared global regex serves every call.
+  const re = TOKEN_IDS;
+  re.lastIndex = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) ids.add(`${m[3].toUpperCase()}_${m[5].toUpperCase()}`);
   return ids;
 }

@@ -186,6 +186,19 @@ class Session implements SanitizeSession {
 
 /** The token type a field's values get, from its name and type (for known-value matching). */
 export function entityTypeForField(field: string, dataType?: string | null): EntityType {
+  const key = `${field}\u0000${dataType ?? ''}`;
+  let type = FIELD_TYPES.get(key);
+  if (type === undefined) {
+    type = typeForField(field, dataType);
+    // Field names repeat across records; the memo stays small (bounded).
+    if (FIELD_TYPES.size >= 1024) FIELD_TYPES.clear();
+    FIELD_TYPES.set(key, type);
+  }
+  return type;
+}
+const FIELD_TYPES = new Map<string, EntityType>();
+
+function typeForField(field: string, dataType?: string | null): EntityType {
   const t = (dataType ?? '').toLowerCase();
   const f = field.toLowerCase();
   if (t === 'email' || /email/.test(f)) return 'EMAIL';
