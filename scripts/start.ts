@@ -119,6 +119,9 @@ async function demo(): Promise<number> {
     });
 
   let eu = await start('EU', { port });
+  // The EU sidecar is restarted for the endpoint-down request: it keeps its port, so the
+  // printed SOVRA_GATEWAY_URL stays valid.
+  const euPort = Number(new URL(eu.url).port);
   const us = await start('US');
   if (!args.once) {
     out(`SOVRA_EMULATOR_URL=${emu.url}`);
@@ -206,7 +209,7 @@ async function demo(): Promise<number> {
       expect: 'Failed',
       before: async () => {
         await eu.stop();
-        eu = await start('EU', { endpointDown: true });
+        eu = await start('EU', { endpointDown: true, port: euPort });
       },
       submit: () =>
         submit(
@@ -217,7 +220,7 @@ async function demo(): Promise<number> {
       after: async () => {
         await eu.drain(10_000);
         await eu.stop();
-        eu = await start('EU', { port });
+        eu = await start('EU', { port: euPort });
       },
     },
   ];
