@@ -462,3 +462,33 @@ describe('sovra audit verify|export --target-org', () => {
     expect(issues.map((i) => `${i.kind}@${i.sequence}`)).toContain('edited@3');
   });
 });
+
+describe('sovra policy check --target-org', () => {
+  it("passes when the org's residency metadata agrees with the config", async () => {
+    const r = await sovra(['policy', 'check', '--config', config, '--no-dns', '--target-org', DEMO.users.admin]);
+    expect(r.code).toBe(0);
+    expect(r.json.result).toMatchObject({ passed: true, org: { jurisdictions: 3, rules: 5 } });
+  });
+
+  it('fails, naming each disagreement, when the org lists other countries and lacks a residency rule', async () => {
+    const n = emu.admin.names(DEMO.orgKey);
+    // Custom metadata is not writable through the data API: change the org's rows in place.
+    const org = emu.admin.org(DEMO.orgKey);
+    const eu = org.mdtRows('Jurisdiction__mdt').find((j) => j.DeveloperName === 'EU')!;
+    const caseRule = org.mdtRows('ResidencyRule__mdt').find((r) => r[n.name('ObjectApiName__c')] === 'Case')!;
+    const before = { countries: eu[n.name('Countries__c')], active: caseRule[n.name('Active__c')] };
+    eu[n.name('Countries__c')] = `${String(before.countries)};CH`;
+    caseRule[n.name('Active__c')] = false;
+    try {
+      const r = await sovra(['policy', 'check', '--config', config, '--no-dns', '--target-org', DEMO.users.admin]);
+      expect(r.code).toBe(1);
+      expect(r.json.code).toBe('RESIDENCY_GATE_FAILED');
+      const findings = (r.json.data as { findings: { rule: string; path: string; message: string }[] }).findings;
+      expect(findings.every((f) => f.rule === 'ORG_MISMATCH')).toBe(true);
+      expect(findings.map((f) => f.message).join('\n')).toMatch(/only the org lists CH[\s\S]*no active ResidencyRule__mdt for Case/);
+    } finally {
+      eu[n.name('Countries__c')] = before.countries;
+      caseRule[n.name('Active__c')] = before.active;
+    }
+  });
+});

@@ -95,3 +95,57 @@ describe('residency gate (sovra policy check)', () => {
     expect(r.findings[0]!.rule).toBe('SCHEMA');
   });
 });
+
+describe('residency gate against the org (--target-org)', () => {
+  const stamped = ['Account', 'Contact', 'Lead', 'Opportunity', 'Case'];
+  const rules = stamped.map((object) => ({ object, active: true }));
+  const agreeing = {
+    jurisdictions: [
+      { id: 'EU', countries: ['DE', 'FR', 'NL', 'IE'], active: true },
+      { id: 'US', countries: ['US'], active: true },
+    ],
+    rules,
+    stampedObjects: stamped,
+  };
+
+  it('passes when the org agrees with the config', async () => {
+    const r = await checkResidencyText(base, 'pass.yaml', { ...opts(), org: agreeing });
+    expect(r.findings).toEqual([]);
+  });
+
+  it('fails when a jurisdiction lists other countries in the org, naming them', async () => {
+    const org = {
+      ...agreeing,
+      jurisdictions: [
+        { id: 'EU', countries: ['DE', 'FR', 'NL', 'IE', 'CH'], active: true },
+        { id: 'US', countries: ['US'], active: true },
+      ],
+    };
+    const r = await checkResidencyText(base, 'pass.yaml', { ...opts(), org });
+    expect(r.findings).toEqual([
+      expect.objectContaining({
+        rule: 'ORG_MISMATCH',
+        path: 'jurisdictions.EU.countries',
+        message: expect.stringMatching(/only the org lists CH/),
+      }),
+    ]);
+  });
+
+  it("fails when the deployment's jurisdiction is inactive in the org, when the org maps a country to an unknown jurisdiction, and when a stamped object has no rule", async () => {
+    const org = {
+      jurisdictions: [
+        { id: 'EU', countries: ['DE', 'FR', 'NL', 'IE'], active: false },
+        { id: 'US', countries: ['US'], active: true },
+        { id: 'DACH', countries: ['DE'], active: true },
+      ],
+      rules: rules.filter((x) => x.object !== 'Case'),
+      stampedObjects: stamped,
+    };
+    const r = await checkResidencyText(base, 'pass.yaml', { ...opts(), org });
+    const messages = r.findings.map((f) => f.message).join('\n');
+    expect(r.findings.every((f) => f.rule === 'ORG_MISMATCH')).toBe(true);
+    expect(messages).toMatch(/no active Jurisdiction__mdt record EU/);
+    expect(messages).toMatch(/maps DE to jurisdiction DACH/);
+    expect(messages).toMatch(/no active ResidencyRule__mdt for Case/);
+  });
+});

@@ -25,12 +25,22 @@ export type GateFinding = {
   fix: string;
 };
 
+/** What the org says about residency (`Jurisdiction__mdt`, `ResidencyRule__mdt`), namespace stripped. */
+export type OrgResidency = {
+  jurisdictions: { id: string; countries: string[]; active: boolean }[];
+  rules: { object: string; active: boolean }[];
+  /** Objects whose records must carry a jurisdiction (the package stamps these). */
+  stampedObjects: readonly string[];
+};
+
 export interface GateOptions {
   /** Resolve endpoint host names (default true). */
   dns?: boolean;
   /** Host → addresses; defaults to the system resolver (all addresses). */
   resolveHost?: (host: string) => Promise<string[]>;
   countryOf?: (ip: string) => string | undefined;
+  /** Also compare the org's residency metadata with the config (`--target-org`). */
+  org?: OrgResidency;
 }
 
 export type GateResult = {
@@ -194,6 +204,72 @@ function entitlementFindings(cfg: ParsedConfig): GateFinding[] {
   return findings;
 }
 
+/**
+ * The org against the config: the deployment's jurisdiction must be active in the org, every
+ * jurisdiction both know must have the same countries (or the org stamps records the sidecar
+ * then quarantines as conflicts), and every stamped object needs an active residency rule.
+ */
+export function orgFindings(cfg: ParsedConfig, org: OrgResidency): GateFinding[] {
+  const out: GateFinding[] = [];
+  const active = new Map(
+    org.jurisdictions.filter((j) => j.active).map((j) => [j.id.toUpperCase(), new Set(j.countries.map((c) => c.toUpperCase()))]),
+  );
+  const dep = cfg.deployment.jurisdiction;
+  if (!active.has(dep)) {
+    out.push(
+      finding(
+        'deployment.jurisdiction',
+        'ORG_MISMATCH',
+        `The org has no active Jurisdiction__mdt record ${dep}, so no record is ever stamped ${dep} and no request reaches this deployment. Fix: activate (or deploy) the ${dep} record of the Sovra package in the org.`,
+      ),
+    );
+  }
+  for (const [j, jc] of Object.entries(cfg.jurisdictions)) {
+    const orgCountries = active.get(j);
+    if (!orgCountries) continue;
+    const cfgCountries = new Set(jc.countries);
+    const onlyOrg = [...orgCountries].filter((c) => !cfgCountries.has(c)).sort();
+    const onlyCfg = [...cfgCountries].filter((c) => !orgCountries.has(c)).sort();
+    if (onlyOrg.length > 0 || onlyCfg.length > 0) {
+      out.push(
+        finding(
+          `jurisdictions.${j}.countries`,
+          'ORG_MISMATCH',
+          `Jurisdiction ${j} differs between the org and the config${onlyOrg.length ? `: only the org lists ${onlyOrg.join(', ')}` : ''}${onlyCfg.length ? `${onlyOrg.length ? ';' : ':'} only the config lists ${onlyCfg.join(', ')}` : ''}. Records of those countries would be stamped one way and re-derived another, and quarantined. Fix: make Jurisdiction__mdt.${j} and the config list the same countries.`,
+        ),
+      );
+    }
+  }
+  for (const [id, countries] of active) {
+    if (cfg.jurisdictions[id]) continue;
+    for (const [j, jc] of Object.entries(cfg.jurisdictions)) {
+      const shared = jc.countries.filter((c) => countries.has(c));
+      if (shared.length > 0) {
+        out.push(
+          finding(
+            `jurisdictions.${j}.countries`,
+            'ORG_MISMATCH',
+            `The org maps ${shared.join(', ')} to jurisdiction ${id}, which the config does not know, while the config maps them to ${j}. Fix: align the org's Jurisdiction__mdt with the config.`,
+          ),
+        );
+      }
+    }
+  }
+  const ruled = new Set(org.rules.filter((r) => r.active).map((r) => r.object));
+  for (const object of org.stampedObjects) {
+    if (!ruled.has(object)) {
+      out.push(
+        finding(
+          '(org)',
+          'ORG_MISMATCH',
+          `The org has no active ResidencyRule__mdt for ${object}: its records carry no jurisdiction and every AI request on them is quarantined. Fix: activate the ${object} residency rule of the Sovra package.`,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
 /** Checks a configuration text against every residency rule. */
 export async function checkResidencyText(text: string, file: string, options: GateOptions = {}): Promise<GateResult> {
   const empty = { jurisdictions: 0, endpoints: 0, tenants: 0, resolvedHosts: 0 };
@@ -227,6 +303,7 @@ export async function checkResidencyText(text: string, file: string, options: Ga
   const geo = options.countryOf ?? ((ip: string) => geoLookup().country(ip));
   const findings: GateFinding[] = residencyIssues(cfg, geo).map((i) => finding(formatPath(i.path), i.rule, i.message));
   findings.push(...entitlementFindings(cfg), ...crossJurisdictionFindings(cfg));
+  if (options.org) findings.push(...orgFindings(cfg, options.org));
   let resolvedHosts = 0;
   if (options.dns !== false) {
     const d = await dnsFindings(cfg, { resolveHost: options.resolveHost ?? defaultResolve, countryOf: geo });

@@ -271,6 +271,7 @@ export const RESIDENCY_RULES = {
   GEOFENCE_OUTSIDE: "Geo-fencing may only admit countries of the deployment's jurisdiction.",
   TENANT_NOT_ENTITLED: 'A tenant may only reach jurisdictions it is entitled to.',
   CROSS_JURISDICTION_FALLBACK: 'No model server, network or proxy may be shared between jurisdictions, so no failover can cross one.',
+  ORG_MISMATCH: "The org's Jurisdiction__mdt and residency rules must agree with the deployment config.",
   SCHEMA: 'The configuration must match the schema.',
 } as const;
 export type ResidencyRule = keyof typeof RESIDENCY_RULES;
