@@ -105,17 +105,28 @@ async function openChain(file: string, orgId: string, tenantFlag: string | undef
   };
 }
 
-async function update(conn: Connection, sobject: string, rows: Record<string, unknown>[], what: string): Promise<void> {
-  if (rows.length === 0) return;
-  // One all-or-none collections call per 200 rows: either every row changes or none (as the Apex service).
-  for (let i = 0; i < rows.length; i += 200) {
-    const chunk = rows.slice(i, i + 200) as { Id: string }[];
-    const results = await conn.sobject(sobject).update(chunk, { allOrNone: true });
+type TypedRow = { type: string; Id: string } & Record<string, unknown>;
+
+/**
+ * One all-or-none sObject collections call per group of rows (at most 200, types may be mixed):
+ * either every row of the group changes or none does, as in the Apex service's savepoint.
+ */
+async function update(conn: Connection, groups: TypedRow[][], what: string): Promise<void> {
+  for (const group of groups) {
+    if (group.length === 0) continue;
+    const records = group.map(({ type, Id, ...fields }) => ({ attributes: { type }, id: Id, ...fields }));
+    const results = await conn.request<{ success: boolean; errors?: { statusCode?: string; message?: string }[] }[]>({
+      method: 'PATCH',
+      url: `/services/data/v${conn.getApiVersion()}/composite/sobjects`,
+      body: JSON.stringify({ allOrNone: true, records }),
+      headers: { 'content-type': 'application/json' },
+    });
     const failed = (Array.isArray(results) ? results : [results]).filter((r) => !r.success);
     if (failed.length > 0) {
       const why = failed
-        .flatMap((r) => ('errors' in r ? r.errors : []))
-        .map((e) => (typeof e === 'string' ? e : `${e.errorCode}: ${e.message}`))
+        .flatMap((r) => r.errors ?? [])
+        .filter((e) => e.statusCode !== 'ALL_OR_NONE_OPERATION_ROLLED_BACK')
+        .map((e) => `${e.statusCode ?? 'ERROR'}: ${e.message ?? ''}`)
         .join('; ');
       throw messages.createError('error.writeFailed', [what, why || 'rejected']);
     }
@@ -174,18 +185,31 @@ export async function resolveQuarantine(
     const status = operation === 'release' ? 'Released' : 'Purged';
     const resolvedAt = new Date().toISOString();
     cmd.spinner.start(messages.getMessage('info.writing', [operation, items.length]));
-    const erased = operation === 'purge' ? await eraseRequests(conn, names, items) : [];
-    await update(
-      conn,
-      names.name('AiQuarantine__c'),
-      items.map((i) => ({
-        Id: i.id,
-        [names.name('Status__c')]: status,
-        [names.name('ResolvedBy__c')]: user.id,
-        [names.name('ResolvedAt__c')]: resolvedAt,
-      })),
-      `mark the entries ${status}`,
-    );
+    // A purge erases the requests' question and answer and marks the entries Purged in the same
+    // all-or-none call (100 entries a call), so no entry is Purged with its request unerased or the reverse.
+    const erase = operation === 'purge' ? await requestsToErase(conn, names, items) : new Map<string, string[]>();
+    const erased = [...new Set([...erase.values()].flat())];
+    const groups: TypedRow[][] = [];
+    for (let i = 0; i < items.length; i += 100) {
+      const chunk = items.slice(i, i + 100);
+      const requestIds = [...new Set(chunk.flatMap((q) => erase.get(q.id) ?? []))];
+      groups.push([
+        ...requestIds.map((id) => ({
+          type: names.name('AiRequest__c'),
+          Id: id,
+          [names.name('Question__c')]: null,
+          [names.name('Answer__c')]: null,
+        })),
+        ...chunk.map((q) => ({
+          type: names.name('AiQuarantine__c'),
+          Id: q.id,
+          [names.name('Status__c')]: status,
+          [names.name('ResolvedBy__c')]: user.id,
+          [names.name('ResolvedAt__c')]: resolvedAt,
+        })),
+      ]);
+    }
+    await update(conn, groups, operation === 'purge' ? 'erase the requests and mark the entries Purged' : `mark the entries ${status}`);
     cmd.spinner.stop(status);
 
     const sequences: number[] = [];
@@ -241,23 +265,28 @@ export async function resolveQuarantine(
   }
 }
 
-/** Purge erases the question and answer of the quarantined requests (by Id or ExternalId__c), as QuarantineService.purge. */
-async function eraseRequests(conn: Connection, names: ApiNames, items: QuarantineItem[]): Promise<string[]> {
+/** The requests each quarantine entry names (by Id or ExternalId__c), whose question and answer a purge erases. */
+async function requestsToErase(conn: Connection, names: ApiNames, items: QuarantineItem[]): Promise<Map<string, string[]>> {
   const refs = [...new Set(items.map((i) => i.requestId).filter((r): r is string => r !== null))];
-  if (refs.length === 0) return [];
+  const out = new Map<string, string[]>();
+  if (refs.length === 0) return out;
   const asIds = refs.filter((r) => ID.test(r));
   const where = [
     ...(asIds.length ? [`Id IN (${asIds.map(soqlString).join(', ')})`] : []),
     `${names.name('ExternalId__c')} IN (${refs.map(soqlString).join(', ')})`,
   ].join(' OR ');
-  const requests = await queryAll(conn, `SELECT Id FROM ${names.name('AiRequest__c')} WHERE ${where}`);
-  await update(
-    conn,
-    names.name('AiRequest__c'),
-    requests.map((r) => ({ Id: String(r.Id), [names.name('Question__c')]: null, [names.name('Answer__c')]: null })),
-    'erase the quarantined requests',
-  );
-  return requests.map((r) => String(r.Id));
+  const requests = await queryAll(conn, `SELECT Id, ${names.name('ExternalId__c')} FROM ${names.name('AiRequest__c')} WHERE ${where}`);
+  for (const item of items) {
+    const ids = requests
+      .filter(
+        (r) =>
+          item.requestId !== null &&
+          (String(r.Id).slice(0, 15) === item.requestId.slice(0, 15) || r[names.name('ExternalId__c')] === item.requestId),
+      )
+      .map((r) => String(r.Id));
+    out.set(item.id, ids);
+  }
+  return out;
 }
 
 export default class QuarantineRelease extends SfCommand<QuarantineResolveResult> {
