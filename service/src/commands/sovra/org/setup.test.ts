@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { MockTestOrgData, TestContext } from '@salesforce/core/testSetup';
 import type { AnyJson } from '@salesforce/ts-types';
-import { CUSTOM_SCHEMA } from '../../shared/schema.js';
+import { CUSTOM_SCHEMA } from '../../../shared/schema.js';
 import OrgSetup, { type OrgSetupResult } from './setup.js';
 
 const ROOT = resolve('.');

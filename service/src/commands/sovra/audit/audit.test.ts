@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { AuditLog } from '../../audit/index.js';
-import { loadConfig } from '../../config/index.js';
-import { createKeyService } from '../../keys/index.js';
-import { openStore } from '../../store/index.js';
+import { AuditLog } from '../../../audit/index.js';
+import { loadConfig } from '../../../config/index.js';
+import { createKeyService } from '../../../keys/index.js';
+import { openStore } from '../../../store/index.js';
 import AuditExport from './export.js';
 import AuditVerify from './verify.js';
 

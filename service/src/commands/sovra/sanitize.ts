@@ -1,7 +1,7 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { createSanitizer, DEFAULT_COUNTRIES, JURISDICTION_COUNTRIES, sanitizeJsonl } from '../sanitize/index.js';
-import type { JsonlSummary } from '../sanitize/index.js';
+import { createSanitizer, DEFAULT_COUNTRIES, JURISDICTION_COUNTRIES, sanitizeJsonl } from '../../sanitize/index.js';
+import type { JsonlSummary } from '../../sanitize/index.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('sovra', 'sanitize');

@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const compiled = join(root, 'dist/commands/sanitize.js');
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const compiled = join(root, 'dist/commands/sovra/sanitize.js');
 
 function run(args: string[], stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -24,7 +24,7 @@ describe('sovra sanitize (spawned CLI)', () => {
   beforeAll(() => {
     // The CLI runs compiled commands; build once when dist is missing or older than the source.
     const sources = [
-      join(root, 'service/src/commands/sanitize.ts'),
+      join(root, 'service/src/commands/sovra/sanitize.ts'),
       ...readdirSync(join(root, 'service/src/sanitize')).map((f) => join(root, 'service/src/sanitize', f)),
     ];
     const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { generateGatewayKey } from '../../http/gateway/index.js';
+import { generateGatewayKey } from '../../../http/gateway/index.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('sovra', 'gateway.key');

@@ -1,7 +1,7 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { soqlString } from '../../salesforce/index.js';
-import { CUSTOM_SCHEMA, QUARANTINE_STATUSES, type ApiNames } from '../../shared/schema.js';
+import { soqlString } from '../../../salesforce/index.js';
+import { CUSTOM_SCHEMA, QUARANTINE_STATUSES, type ApiNames } from '../../../shared/schema.js';
 import { packageMissing, queryAll, resolveNamespace, type SObjectRow } from '../org/setup.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);

@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Messages, SfError } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { art30Record, buildEvidencePack, chainIdFor, evidencePackCsv, verifyChain, type EvidencePack } from '../../audit/index.js';
-import { chainsOf, openLocalAudit } from '../../audit/local.js';
-import { loadConfig } from '../../config/index.js';
-import { isSovraError } from '../../shared/errors.js';
+import { art30Record, buildEvidencePack, chainIdFor, evidencePackCsv, verifyChain, type EvidencePack } from '../../../audit/index.js';
+import { chainsOf, openLocalAudit } from '../../../audit/local.js';
+import { loadConfig } from '../../../config/index.js';
+import { isSovraError } from '../../../shared/errors.js';
 import { packageMissing, resolveNamespace } from '../org/setup.js';
 import { loadOrgChains, loadTrustedKeys, orgFlags, orgFromFlag, parseChainFlag } from './verify.js';
 

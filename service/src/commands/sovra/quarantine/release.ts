@@ -16,13 +16,13 @@
 import type { Connection, Org } from '@salesforce/core';
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { AuditLog } from '../../audit/index.js';
-import { loadConfig } from '../../config/index.js';
-import { createKeyService } from '../../keys/index.js';
-import { soqlString } from '../../salesforce/index.js';
-import { configureLogging } from '../../shared/log.js';
-import { CUSTOM_PERMISSIONS, type ApiNames } from '../../shared/schema.js';
-import { openStore } from '../../store/index.js';
+import { AuditLog } from '../../../audit/index.js';
+import { loadConfig } from '../../../config/index.js';
+import { createKeyService } from '../../../keys/index.js';
+import { soqlString } from '../../../salesforce/index.js';
+import { configureLogging } from '../../../shared/log.js';
+import { CUSTOM_PERMISSIONS, type ApiNames } from '../../../shared/schema.js';
+import { openStore } from '../../../store/index.js';
 import { customPermissionsOf, packageMissing, queryAll, resolveNamespace, userByUsername } from '../org/setup.js';
 import { quarantineSelect, toItem, type QuarantineItem } from './list.js';
 

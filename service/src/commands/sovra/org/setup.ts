@@ -11,9 +11,9 @@
 import type { Connection } from '@salesforce/core';
 import { Messages, type SfError } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { parseAction, type ActionDef, type ActionRow } from '../../pipeline/index.js';
-import { soqlString } from '../../salesforce/index.js';
-import { apiNames, CUSTOM_SCHEMA, PERMISSION_SETS, type ApiNames } from '../../shared/schema.js';
+import { parseAction, type ActionDef, type ActionRow } from '../../../pipeline/index.js';
+import { soqlString } from '../../../salesforce/index.js';
+import { apiNames, CUSTOM_SCHEMA, PERMISSION_SETS, type ApiNames } from '../../../shared/schema.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('sovra', 'org.setup');

@@ -11,15 +11,15 @@ import {
   type ParsedEntry,
   type VerifyIssue,
   type VerifyResult,
-} from '../../audit/index.js';
-import { chainsOf, openLocalAudit } from '../../audit/local.js';
-import { loadConfig } from '../../config/index.js';
-import { createKeyService } from '../../keys/index.js';
-import type { PublicKeyInfo } from '../../keys/types.js';
-import { soqlString } from '../../salesforce/index.js';
-import { isSovraError } from '../../shared/errors.js';
-import { configureLogging } from '../../shared/log.js';
-import { CUSTOM_SCHEMA, type ApiNames } from '../../shared/schema.js';
+} from '../../../audit/index.js';
+import { chainsOf, openLocalAudit } from '../../../audit/local.js';
+import { loadConfig } from '../../../config/index.js';
+import { createKeyService } from '../../../keys/index.js';
+import type { PublicKeyInfo } from '../../../keys/types.js';
+import { soqlString } from '../../../salesforce/index.js';
+import { isSovraError } from '../../../shared/errors.js';
+import { configureLogging } from '../../../shared/log.js';
+import { CUSTOM_SCHEMA, type ApiNames } from '../../../shared/schema.js';
 import { packageMissing, queryAll, resolveNamespace } from '../org/setup.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);

@@ -10,11 +10,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { MockTestOrgData, TestContext } from '@salesforce/core/testSetup';
 import type { AnyJson } from '@salesforce/ts-types';
-import { AuditLog, checkpointToRecord, entryToRecord } from '../../audit/index.js';
-import { loadConfig } from '../../config/index.js';
-import { createKeyService } from '../../keys/index.js';
-import type { PublicKeyInfo } from '../../keys/types.js';
-import { openStore } from '../../store/index.js';
+import { AuditLog, checkpointToRecord, entryToRecord } from '../../../audit/index.js';
+import { loadConfig } from '../../../config/index.js';
+import { createKeyService } from '../../../keys/index.js';
+import type { PublicKeyInfo } from '../../../keys/types.js';
+import { openStore } from '../../../store/index.js';
 import AuditExport from './export.js';
 import AuditVerify from './verify.js';
 

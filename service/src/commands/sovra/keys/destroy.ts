@@ -1,29 +1,26 @@
 import { Messages, SfError } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { loadConfig } from '../../config/index.js';
-import { auditKeyEvents } from '../../audit/index.js';
-import { createKeyService } from '../../keys/index.js';
-import { openStore } from '../../store/index.js';
-import { isSovraError } from '../../shared/errors.js';
+import { loadConfig } from '../../../config/index.js';
+import { auditKeyEvents } from '../../../audit/index.js';
+import { createKeyService } from '../../../keys/index.js';
+import { openStore } from '../../../store/index.js';
+import { isSovraError } from '../../../shared/errors.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
-const messages = Messages.loadMessages('sovra', 'keys.rotate');
+const messages = Messages.loadMessages('sovra', 'keys.destroy');
 
-export type KeysRotateResult = {
+export type KeysDestroyResult = {
+  tenant: string;
   jurisdiction: string;
   provider: 'local' | 'pkcs11';
-  /** KEK version now used for new data. */
-  kekVersion: number;
-  previousKekVersion: number;
-  /** Data keys re-wrapped under the new KEK. */
-  rewrapped: number;
-  /** The signing key new audit checkpoints are signed with. */
-  signingKeyId: string;
-  /** Whether an audit listener recorded the rotation. */
+  /** Data keys destroyed now (0 when the tenant had none left). */
+  destroyedKeys: number;
+  destroyedAt: string;
+  /** Whether an audit listener recorded the destroy. */
   audited: boolean;
 };
 
-export default class KeysRotate extends SfCommand<KeysRotateResult> {
+export default class KeysDestroy extends SfCommand<KeysDestroyResult> {
   public static override readonly summary = messages.getMessage('summary');
   public static override readonly description = messages.getMessage('description');
   public static override readonly examples = messages.getMessages('examples');
@@ -31,15 +28,26 @@ export default class KeysRotate extends SfCommand<KeysRotateResult> {
   public static override readonly flags = {
     config: Flags.file({ char: 'c', summary: messages.getMessage('flags.config.summary'), required: true, exists: true }),
     jurisdiction: Flags.string({ char: 'j', summary: messages.getMessage('flags.jurisdiction.summary') }),
+    tenant: Flags.string({ char: 't', summary: messages.getMessage('flags.tenant.summary'), required: true }),
+    'no-prompt': Flags.boolean({ summary: messages.getMessage('flags.no-prompt.summary'), default: false }),
   };
 
-  public async run(): Promise<KeysRotateResult> {
-    const { flags } = await this.parse(KeysRotate);
+  public async run(): Promise<KeysDestroyResult> {
+    const { flags } = await this.parse(KeysDestroy);
     try {
       const cfg = loadConfig(flags.config);
       const jurisdiction = flags.jurisdiction ?? cfg.deployment.jurisdiction;
       const jc = cfg.jurisdictions[jurisdiction];
       if (!jc) throw messages.createError('error.unknownJurisdiction', [jurisdiction, Object.keys(cfg.jurisdictions).join(', ')]);
+      if (!cfg.tenants.some((t) => t.id === flags.tenant)) this.warn(messages.getMessage('warning.unknownTenant', [flags.tenant]));
+      if (!flags['no-prompt']) {
+        if (this.jsonEnabled() || !process.stdin.isTTY) throw messages.createError('error.promptRequired');
+        const yes = await this.confirm({
+          message: messages.getMessage('prompt.confirm', [flags.tenant, jurisdiction]),
+          defaultAnswer: false,
+        });
+        if (!yes) throw messages.createError('error.declined');
+      }
       const keys = await createKeyService(jurisdiction, jc.keys, { baseDir: cfg.baseDir });
       // The audit trail says so: entries go to the chains in this deployment's store (and from there to Salesforce).
       const store = await openStore(cfg.store, { baseDir: cfg.baseDir });
@@ -50,26 +58,16 @@ export default class KeysRotate extends SfCommand<KeysRotateResult> {
         region: cfg.deployment.region,
       });
       try {
-        const r = await keys.rotate();
-        this.log(
-          messages.getMessage('info.rotated', [
-            jurisdiction,
-            keys.provider,
-            r.kekVersion,
-            r.previousKekVersion,
-            r.rewrapped,
-            r.signingKeyId,
-          ]),
-        );
+        const r = await keys.destroyTenant(flags.tenant);
+        this.log(messages.getMessage('info.destroyed', [r.destroyedKeys, r.tenant, jurisdiction, r.destroyedAt, jurisdiction]));
         const audited = r.audit.recorded > 0 && r.audit.failed === 0;
         if (!audited) this.warn(messages.getMessage('warning.notAudited'));
         return {
+          tenant: r.tenant,
           jurisdiction,
           provider: keys.provider,
-          kekVersion: r.kekVersion,
-          previousKekVersion: r.previousKekVersion,
-          rewrapped: r.rewrapped,
-          signingKeyId: r.signingKeyId,
+          destroyedKeys: r.destroyedKeys,
+          destroyedAt: r.destroyedAt,
           audited,
         };
       } finally {

@@ -7,10 +7,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { AuditLog } from '../../audit/index.js';
-import { loadConfig } from '../../config/index.js';
-import { openStore } from '../../store/index.js';
-import { createKeyService, onKeyEvent, type KeyEvent } from '../../keys/index.js';
+import { AuditLog } from '../../../audit/index.js';
+import { loadConfig } from '../../../config/index.js';
+import { openStore } from '../../../store/index.js';
+import { createKeyService, onKeyEvent, type KeyEvent } from '../../../keys/index.js';
 import KeysDestroy from './destroy.js';
 import KeysRotate from './rotate.js';
 

@@ -7,7 +7,7 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { z } from 'zod';
-import { channelName } from '../shared/schema.js';
+import { channelName } from '../../shared/schema.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('sovra', 'status');

@@ -1,6 +1,6 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { ConfigError, loadConfig, type ConfigIssue } from '../../config/index.js';
+import { ConfigError, loadConfig, type ConfigIssue } from '../../../config/index.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('sovra', 'config.validate');

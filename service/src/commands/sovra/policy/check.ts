@@ -1,7 +1,7 @@
 import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
-import { checkResidencyFile, type GateFinding, type OrgResidency } from '../../config/index.js';
-import { STAMPED_OBJECTS } from '../../shared/schema.js';
+import { checkResidencyFile, type GateFinding, type OrgResidency } from '../../../config/index.js';
+import { STAMPED_OBJECTS } from '../../../shared/schema.js';
 import { orgFromFlag } from '../audit/verify.js';
 import { queryAll, resolveNamespace } from '../org/setup.js';
 
