@@ -8,6 +8,8 @@ import { startSidecar } from './sidecar.js';
 
 /** Serves until stopped; returns the process exit code. Prints the URLs on stdout first. */
 export async function serveConfigFile(file: string, options: { port?: number } = {}): Promise<number> {
+  // Everything the sidecar creates (store, WAL, keyring, logs) is readable by its own user only.
+  process.umask(0o077);
   let cfg;
   try {
     cfg = loadConfig(file);
