@@ -636,16 +636,48 @@ export interface Needle {
 }
 
 const PART_SEP = /[\s,;/]+/;
+const PART_SEP_ANY = /[\s,;/]/;
 const EDGE_PUNCT = /^[.'’-]+|[.'’-]+$/g;
 
 export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
   if (values.length === 0) return [];
-  const seen = new Map<string, Needle>();
+  // Needles in insertion order. A record has a handful: a linear look-up answers "seen already?"
+  // until there are many, then a map does.
+  const needles: Needle[] = [];
+  let seen: Map<string, Needle> | undefined;
   const addFolded = (folded: string, type: EntityType, drop: boolean): void => {
     if (folded.length < 2) return;
-    const prev = seen.get(folded);
+    let prev: Needle | undefined;
+    if (seen) prev = seen.get(folded);
+    else {
+      for (let i = 0; i < needles.length; i++) {
+        if (needles[i].folded === folded) {
+          prev = needles[i];
+          break;
+        }
+      }
+    }
     if (prev) prev.drop ||= drop;
-    else seen.set(folded, { folded, type, drop });
+    else {
+      const nd = { folded, type, drop };
+      needles.push(nd);
+      if (seen) seen.set(folded, nd);
+      else if (needles.length >= 16) seen = new Map(needles.map((x) => [x.folded, x]));
+    }
+  };
+  const addPart = (raw: string, type: EntityType, drop: boolean): void => {
+    const f = raw.includes('.') || raw.includes("'") || raw.includes('’') || raw.includes('-') ? raw.replace(EDGE_PUNCT, '') : raw;
+    if (f.length < 2 || PARTICLES.has(f) || (f.length === 2 && SHORT_WORDS.has(f))) return;
+    addFolded(f, type, drop);
+    // Double-barrelled names: each half too.
+    if (f.includes('-')) for (const half of f.split('-')) if (half.length >= 3) addFolded(half, type, drop);
+  };
+  const addSpelling = (folded: string, type: EntityType, drop: boolean): void => {
+    addFolded(folded, type, drop);
+    if (type !== 'PERSON') return;
+    // Name parts (folding keeps lengths, so the folded value splits like the original); one word is its own part.
+    if (!PART_SEP_ANY.test(folded)) addPart(folded, type, drop);
+    else for (const raw of folded.split(PART_SEP)) addPart(raw, type, drop);
   };
   for (const kv of values) {
     if (typeof kv.value !== 'string') continue;
@@ -653,23 +685,22 @@ export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
     if (v.length < 2) continue;
     const type = kv.type ?? 'VALUE';
     const drop = kv.handling === 'drop';
+    addSpelling(fold(v), type, drop);
     // ß is written ss as often as not: search both spellings.
-    const spellings = v.includes('ß') ? [fold(v), fold(v.replace(/ß/g, 'ss'))] : [fold(v)];
-    for (const folded of spellings) {
-      addFolded(folded, type, drop);
-      if (type !== 'PERSON') continue;
-      // Name parts (folding keeps lengths, so the folded value splits like the original).
-      for (const raw of folded.split(PART_SEP)) {
-        const f = raw.includes('.') || raw.includes("'") || raw.includes('’') || raw.includes('-') ? raw.replace(EDGE_PUNCT, '') : raw;
-        if (f.length < 2 || PARTICLES.has(f) || (f.length === 2 && SHORT_WORDS.has(f))) continue;
-        addFolded(f, type, drop);
-        // Double-barrelled names: each half too.
-        if (f.includes('-')) for (const half of f.split('-')) if (half.length >= 3) addFolded(half, type, drop);
-      }
-    }
+    if (v.includes('ß')) addSpelling(fold(v.replace(/ß/g, 'ss')), type, drop);
   }
-  // Longest first: a full name wins over its parts at the same offset.
-  return [...seen.values()].sort((x, y) => y.folded.length - x.folded.length);
+  // Longest first: a full name wins over its parts at the same offset (both sorts are stable).
+  if (needles.length > 64) return needles.sort((x, y) => y.folded.length - x.folded.length);
+  for (let i = 1; i < needles.length; i++) {
+    const nd = needles[i];
+    let j = i - 1;
+    while (j >= 0 && needles[j].folded.length < nd.folded.length) {
+      needles[j + 1] = needles[j];
+      j--;
+    }
+    needles[j + 1] = nd;
+  }
+  return needles;
 }
 
 function detectKnown(text: string, needles: readonly Needle[], out: Span[]): void {

@@ -88,7 +88,55 @@ describe('detectors in free text', () => {
   }
 });
 
+describe('overlapping secrets', () => {
+  // Pinned for any single-pass scanner: each secret pattern resumes on its own, so a keyword
+  // value that starts a private key or a vendor key never hides the rest of it.
+  const pem = [
+    '-----BEGIN RSA PRIVATE KEY-----',
+    'MIIEowIBAAKCAQEA7Vq3x9Qx2b4Zr',
+    'k8Lw0p1sT5uYfGh2JqRz',
+    '-----END RSA PRIVATE KEY-----',
+  ].join('\n');
+  const sanitizeText = (text: string): string => sanitizer.session().sanitize(text).text;
+
+  it('removes a whole private key written after key=', () => {
+    const out = sanitizeText(`config key=${pem} done`);
+    expect(out).not.toContain('MIIEowIBAAKCAQEA');
+    expect(out).not.toContain('BEGIN');
+    expect(out).not.toContain('END RSA');
+    expect(out.endsWith(' done')).toBe(true);
+  });
+
+  it('removes a vendor key after a keyword and a keyword value after a vendor key', () => {
+    const key = 'sk-proj-AbCdEf0123456789xyzXYZ00';
+    const out = sanitizeText(`token=${key} and AKIAIOSFODNN7EXAMPLE password: Winter2024! end`);
+    for (const v of [key, 'AKIAIOSFODNN7EXAMPLE', 'Winter2024']) expect(out).not.toContain(v);
+    expect(out.endsWith(' end')).toBe(true);
+  });
+
+  it('keeps scanning for keywords after a word that is no credential, and for keys inside number runs', () => {
+    expect(found('key password: x1y2z3 ok')).toEqual([['SECRET', 'x1y2z3']]);
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    expect(sanitizeText(`ref 12/${jwt} x`)).not.toContain('eyJ');
+  });
+});
+
 describe('known values', () => {
+  it('finds every one of many values, and a value given twice is dropped if either says drop', () => {
+    const surnames =
+      'Becker Schulz Hoffmann Koch Richter Wolf Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Schmitt Werner Krause Meier Lehmann'.split(
+        ' ',
+      );
+    const known: KnownValue[] = surnames.map((value) => ({ value, type: 'PERSON' }));
+    // The first name again, now restricted: past the 16th value, so the look-up has switched to a map.
+    known.push({ value: 'becker', type: 'PERSON', handling: 'drop' });
+    const text = surnames.map((n) => n.toUpperCase()).join(', ');
+    const { entities } = sanitizer.session(known).sanitize(text);
+    expect(entities.map((e) => text.slice(e.start, e.end))).toEqual(surnames.map((n) => n.toUpperCase()));
+    expect(entities[0].token).toBe(DROPPED);
+    expect(entities.slice(1).every((e) => e.token.startsWith('⟦PERSON_'))).toBe(true);
+  });
+
   it('finds values and name parts case- and diacritics-insensitively, on word boundaries', () => {
     const known: KnownValue[] = [
       { value: 'Jürgen Weiß-Müller', type: 'PERSON' },
