@@ -128,6 +128,10 @@ const RUN = new RegExp(
   `\\d[A-Za-z0-9]*(?:(?:[\\-./]|${SP}{1,2}|${SP}?[()]${SP}?|${SP}[\\-/.]${SP})(?:[A-Za-z0-9]*\\d[A-Za-z0-9]*|[A-Z]{4}(?![\\p{L}\\p{N}])))*(?:(?:${SP}|-)[A-Za-z](?![\\p{L}\\p{N}]))?`,
   'gu',
 );
+// The run pattern matches at every digit (all after the first is optional), so the next run starts at the
+// next digit: two sticky tests find it and its end without a match array or substring per run.
+const RUN_AT = new RegExp(RUN.source, 'yu');
+const NON_DIGITS = /[^0-9]*/y;
 const NON_ALNUM = /[^A-Za-z0-9]/g;
 const PHONE_SHAPE = /^[+(]?\d[\d \u00a0\u202f\-./()]*$/;
 const DATE_SHAPE = /^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2})$/;
@@ -455,10 +459,16 @@ const isGlueSep = (c: number): boolean => c === 58 || c === 46 || c === 44;
 function detectRuns(text: string, out: Span[], o: DetectOptions): void {
   const ctx: RunContext = { text, runStart: 0, standalone: true };
   const counts: Counts = { digits: 0, letters: 0, spaces: 0, nbsp: 0, dashes: 0, dots: 0 };
-  RUN.lastIndex = 0;
-  for (let m = RUN.exec(text); m; m = RUN.exec(text)) {
-    let start = m.index;
-    const end = start + m[0].length;
+  for (let next = 0; ;) {
+    NON_DIGITS.lastIndex = next;
+    NON_DIGITS.test(text);
+    const first = NON_DIGITS.lastIndex;
+    if (first >= text.length) break;
+    RUN_AT.lastIndex = first;
+    if (!RUN_AT.test(text)) break;
+    const end = RUN_AT.lastIndex;
+    next = end;
+    let start = first;
     // No identifier, phone or address has fewer than four characters from its first digit on.
     if (end - start < 4) continue;
     // Letters glued to the front (IBAN country, NIE, NINO, codice fiscale), at most 8.
@@ -471,7 +481,7 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
     // A spaced NINO prefix: `AB 12 34 56 C`.
     if (
       !glued &&
-      j === m.index &&
+      j === first &&
       j >= 3 &&
       text[j - 1] === ' ' &&
       isAsciiUpper(text.charCodeAt(j - 2)) &&

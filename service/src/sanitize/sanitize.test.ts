@@ -88,6 +88,25 @@ describe('detectors in free text', () => {
   }
 });
 
+describe('number runs at the edges of a text', () => {
+  // The scanner jumps from digit to digit: runs at offset 0, at the very end, between surrogate
+  // pairs and after a short run must all be found, and nothing more.
+  const cases: Array<[string, Array<[EntityType, string]>]> = [
+    ['4111111111111111', [['CARD', '4111111111111111']]],
+    ['DE89370400440532013000 ok', [['IBAN', 'DE89370400440532013000']]],
+    ['ruf an: +49 30 901820', [['PHONE', '+49 30 901820']]],
+    ['😀+49 30 901820😀 7 8 9', [['PHONE', '+49 30 901820']]],
+    ['1 2 3 12 2024 Tel. 0171 2345678', [['PHONE', '0171 2345678']]],
+    ['9', []],
+    ['', []],
+  ];
+  for (const [text, expected] of cases) {
+    it(`finds ${JSON.stringify(expected)} in ${JSON.stringify(text)}`, () => {
+      expect(found(text)).toEqual(expected);
+    });
+  }
+});
+
 describe('overlapping secrets', () => {
   // Pinned for any single-pass scanner: each secret pattern resumes on its own, so a keyword
   // value that starts a private key or a vendor key never hides the rest of it.
