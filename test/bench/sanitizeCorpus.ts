@@ -8,26 +8,12 @@ import { composeIBAN } from 'ibantools';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
 import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
+import { DETECTOR_TYPES } from '../../service/src/sanitize/index.js';
 
 const METADATA = phoneMetadata as unknown as MetadataJson;
 
-export const PII_TYPES = [
-  'PERSON',
-  'EMAIL',
-  'PHONE',
-  'IBAN',
-  'CARD',
-  'SSN',
-  'NINO',
-  'NIR',
-  'DNI',
-  'NIE',
-  'CODICEFISCALE',
-  'BSN',
-  'STEUERID',
-  'IP',
-  'SECRET',
-] as const;
+/** What the corpus plants: every detector type, and person names (found only as known values). */
+export const PII_TYPES = ['PERSON', ...DETECTOR_TYPES] as const;
 export type PiiType = (typeof PII_TYPES)[number];
 
 export interface Planted {

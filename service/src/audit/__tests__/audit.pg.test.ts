@@ -54,8 +54,8 @@ describe('audit chain on PostgreSQL with two replicas', () => {
     expect(seqs).toEqual(Array.from({ length: head.lastSeq }, (_, i) => i + 1));
     const result = await verifyLocalChain(b.forTenant('acme'), logA.chainId, await keys.publicKeys());
     expect(result).toMatchObject({ ok: true, issues: [], verifiedThrough: head.lastSeq - 1 });
-    console.log(
-      `audit: ${4 * perWorker} appends from 2 replicas in ${ms} ms (${Math.round((4 * perWorker * 1000) / ms)}/s), ${checkpoints.length} checkpoints, verified clean`,
+    process.stdout.write(
+      `audit: ${4 * perWorker} appends from 2 replicas in ${ms} ms (${Math.round((4 * perWorker * 1000) / ms)}/s), ${checkpoints.length} checkpoints, verified clean\n`,
     );
   }, 120_000);
 });
