@@ -2,3 +2,4 @@
 export { startSidecar, type Sidecar, type SidecarOptions, type SidecarStatus, type TenantRuntime } from './sidecar.js';
 export { StoreTokenVault } from './tokenVault.js';
 export { serveConfigFile } from './serve.js';
+export { openKeyAdministration, type KeyAdministration } from './keyAdministration.js';

@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Messages, SfError } from '@salesforce/core';
+import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { art30Record, buildEvidencePack, chainIdFor, evidencePackCsv, verifyChain, type EvidencePack } from '../../../audit/index.js';
 import { chainsOf, openLocalAudit } from '../../../audit/local.js';
 import { loadConfig } from '../../../config/index.js';
-import { isSovraError } from '../../../shared/errors.js';
+import { toSfError } from '../../../shared/cliErrors.js';
 import { packageMissing, resolveNamespace } from '../org/setup.js';
 import { loadOrgChains, loadTrustedKeys, orgFlags, orgFromFlag, parseChainFlag } from './verify.js';
 
@@ -123,8 +123,7 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
         await ctx.close();
       }
     } catch (err) {
-      if (isSovraError(err)) throw new SfError(err.message, err.code, err.fix ? [err.fix] : [], err);
-      throw err;
+      throw toSfError(err);
     }
   }
 

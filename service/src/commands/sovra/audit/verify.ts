@@ -1,6 +1,6 @@
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Messages, Org, SfError, type Connection } from '@salesforce/core';
+import { Messages, Org, type Connection } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import {
   recordToCheckpoint,
@@ -17,7 +17,7 @@ import { loadConfig } from '../../../config/index.js';
 import { createKeyService } from '../../../keys/index.js';
 import type { PublicKeyInfo } from '../../../keys/types.js';
 import { soqlString } from '../../../salesforce/index.js';
-import { isSovraError } from '../../../shared/errors.js';
+import { toSfError } from '../../../shared/cliErrors.js';
 import { configureLogging } from '../../../shared/log.js';
 import { CUSTOM_SCHEMA, type ApiNames } from '../../../shared/schema.js';
 import { packageMissing, queryAll, resolveNamespace } from '../org/setup.js';
@@ -218,8 +218,7 @@ export default class AuditVerify extends SfCommand<AuditVerifyResult> {
         await ctx.close();
       }
     } catch (err) {
-      if (isSovraError(err)) throw new SfError(err.message, err.code, err.fix ? [err.fix] : [], err);
-      throw err;
+      throw toSfError(err);
     }
   }
 

@@ -1,10 +1,8 @@
-import { Messages, SfError } from '@salesforce/core';
+import { Messages } from '@salesforce/core';
 import { Flags, SfCommand } from '@salesforce/sf-plugins-core';
 import { loadConfig } from '../../../config/index.js';
-import { auditKeyEvents } from '../../../audit/index.js';
-import { createKeyService } from '../../../keys/index.js';
-import { openStore } from '../../../store/index.js';
-import { isSovraError } from '../../../shared/errors.js';
+import { openKeyAdministration } from '../../../sidecar/index.js';
+import { toSfError } from '../../../shared/cliErrors.js';
 
 Messages.importMessagesDirectoryFromMetaUrl(import.meta.url);
 const messages = Messages.loadMessages('sovra', 'keys.destroy');
@@ -48,15 +46,8 @@ export default class KeysDestroy extends SfCommand<KeysDestroyResult> {
         });
         if (!yes) throw messages.createError('error.declined');
       }
-      const keys = await createKeyService(jurisdiction, jc.keys, { baseDir: cfg.baseDir });
-      // The audit trail says so: entries go to the chains in this deployment's store (and from there to Salesforce).
-      const store = await openStore(cfg.store, { baseDir: cfg.baseDir });
-      const stopAudit = auditKeyEvents({
-        store,
-        keys,
-        tenants: cfg.tenants.filter((t) => t.jurisdictions.includes(jurisdiction)).map((t) => ({ id: t.id, namespace: t.namespace })),
-        region: cfg.deployment.region,
-      });
+      const admin = await openKeyAdministration(cfg, jurisdiction);
+      const keys = admin.keys;
       try {
         const r = await keys.destroyTenant(flags.tenant);
         this.log(messages.getMessage('info.destroyed', [r.destroyedKeys, r.tenant, jurisdiction, r.destroyedAt, jurisdiction]));
@@ -71,13 +62,10 @@ export default class KeysDestroy extends SfCommand<KeysDestroyResult> {
           audited,
         };
       } finally {
-        stopAudit();
-        await keys.close();
-        await store.close();
+        await admin.close();
       }
     } catch (err) {
-      if (isSovraError(err)) throw new SfError(err.message, err.code, err.fix ? [err.fix] : [], err);
-      throw err;
+      throw toSfError(err);
     }
   }
 }
