@@ -8,17 +8,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../../service/src/audit/index.js';
-import { createClassifier } from '../../service/src/classify/index.js';
 import { EU_MEMBER_STATES } from '../../service/src/config/countries.js';
-import { createJurisdictionResolver } from '../../service/src/jurisdiction/index.js';
 import { createKeyService, type ManagedKeyService } from '../../service/src/keys/index.js';
-import {
-  createPipeline,
-  loadFieldDefinitions,
-  loadOrgMetadata,
-  type Pipeline,
-  type RequestOutcome,
-} from '../../service/src/pipeline/index.js';
+import { createOrgContext, createPipeline, type Pipeline, type RequestOutcome } from '../../service/src/pipeline/index.js';
 import { createPolicyEngine } from '../../service/src/policy/index.js';
 import { createRouter, type ModelRouter } from '../../service/src/route/index.js';
 import { SalesforceConnection } from '../../service/src/salesforce/index.js';
@@ -104,27 +96,15 @@ export async function startSidecar(
     backoff: { baseMs: 5, maxMs: 20 },
   });
   const outcomes: RequestOutcome[] = [];
-  const metadata = await loadOrgMetadata(sf);
-  const dataTypes = new Map<string, string>();
-  const loadDefinitions = async (object: string): Promise<Awaited<ReturnType<typeof loadFieldDefinitions>>> => {
-    const rows = await loadFieldDefinitions(sf, object);
-    for (const r of rows) if (r.dataType) dataTypes.set(`${object}.${r.field}`, r.dataType);
-    return rows;
-  };
-  const classifier = createClassifier({
-    loadFieldDefinitions: (_t, object) => loadDefinitions(object),
-    policies: metadata.fieldPolicies,
-    unclassifiedHandling: 'drop',
-  });
-  const resolver = createJurisdictionResolver({
+  const orgContext = createOrgContext(sf, {
     deploymentJurisdiction: J,
     configJurisdictions: [
       { id: 'EU', countries: EU_MEMBER_STATES },
       { id: 'US', countries: ['US'] },
     ],
-    orgJurisdictions: metadata.jurisdictions.filter((j) => j.id === 'EU' || j.id === 'US'),
-    rules: metadata.residencyRules,
+    unclassifiedHandling: 'drop',
   });
+  await orgContext.resolver();
   const pipeline = createPipeline({
     tenant: org.tenant,
     deployment: { jurisdiction: J, region },
@@ -134,10 +114,10 @@ export async function startSidecar(
     audit,
     router,
     sanitizer: createSanitizer({ countries: ['DE', 'FR', 'NL', 'IE', 'GB', 'US'] }),
-    classifier,
+    classifier: orgContext.classifier,
     policy: createPolicyEngine(),
-    resolver: async () => ({ metadata, jurisdiction: resolver }),
-    fieldType: (object, field) => dataTypes.get(`${object}.${field}`),
+    resolver: orgContext.resolver,
+    fieldType: orgContext.fieldType,
     onOutcome: (o) => outcomes.push(o),
   });
   holder.pipeline = pipeline;

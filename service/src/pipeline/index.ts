@@ -6,3 +6,4 @@
 export { createPipeline, type Pipeline, type PipelineOptions, type RequestOutcome } from './pipeline.js';
 export { parseAction, parseRelated, renderTemplate, type ActionDef, type ActionRow, type RelatedSpec } from './actions.js';
 export { loadFieldDefinitions, loadOrgMetadata, loadUserRights, type OrgMetadata, type UserRights } from './orgMetadata.js';
+export { createOrgContext, type OrgContext, type OrgContextOptions } from './orgContext.js';

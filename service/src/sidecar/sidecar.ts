@@ -7,7 +7,6 @@
  * decides anything: each stage keeps its own guarantees.
  */
 import { AuditLog } from '../audit/index.js';
-import { createClassifier } from '../classify/index.js';
 import type { SovraConfig, TenantConfig } from '../config/index.js';
 import { startHttpFace, type HttpFace, type ReadinessCheck } from '../http/index.js';
 import { Router } from 'express';
@@ -15,17 +14,9 @@ import { isPrivateAddress } from '../config/index.js';
 import { auditLogPort, createGatewayRouter, sanitizePort } from '../http/gateway/index.js';
 import { createMetrics, routerMetricHooks, type SovraMetrics } from '../http/metrics.js';
 import { Intake } from '../intake/index.js';
-import { createJurisdictionResolver, type JurisdictionResolver } from '../jurisdiction/index.js';
 import { createKeyService, type ManagedKeyService } from '../keys/index.js';
 import type { EgressRefusalEvent } from '../llm/index.js';
-import {
-  createPipeline,
-  loadFieldDefinitions,
-  loadOrgMetadata,
-  type OrgMetadata,
-  type Pipeline,
-  type RequestOutcome,
-} from '../pipeline/index.js';
+import { createOrgContext, createPipeline, type Pipeline, type RequestOutcome } from '../pipeline/index.js';
 import { createPolicyEngine } from '../policy/index.js';
 import { createJurisdictionRouter, type ModelRouter } from '../route/index.js';
 import { SalesforceConnection } from '../salesforce/index.js';
@@ -175,39 +166,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     try {
       const sf = await SalesforceConnection.connect({ tenant, baseDir: cfg.baseDir, env, apiVersion: options.apiVersion });
       rt.sf = sf;
-      let cached: { at: number; metadata: OrgMetadata; jurisdiction: JurisdictionResolver } | undefined;
-      // Data types seen in FieldDefinition, so the pipeline can tell free text from single values.
-      const dataTypes = new Map<string, string>();
-      const loadDefinitions = async (object: string): Promise<Awaited<ReturnType<typeof loadFieldDefinitions>>> => {
-        const rows = await loadFieldDefinitions(sf, object);
-        for (const r of rows) if (r.dataType) dataTypes.set(`${object}.${r.field}`, r.dataType);
-        return rows;
-      };
-      let classifier = createClassifier({
-        loadFieldDefinitions: (_t, object) => loadDefinitions(object),
+      const orgContext = createOrgContext(sf, {
+        deploymentJurisdiction: J,
+        configJurisdictions: Object.entries(cfg.jurisdictions).map(([id, j]) => ({ id, countries: j.countries })),
         overrides: cfg.classification.fields,
         unclassifiedHandling: cfg.classification.unclassifiedHandling,
+        metadataTtlMs: METADATA_TTL_MS,
       });
-      const resolver = async (): Promise<{ metadata: OrgMetadata; jurisdiction: JurisdictionResolver }> => {
-        if (cached && Date.now() - cached.at < METADATA_TTL_MS) return cached;
-        const metadata = await loadOrgMetadata(sf);
-        classifier = createClassifier({
-          loadFieldDefinitions: (_t, object) => loadDefinitions(object),
-          policies: metadata.fieldPolicies,
-          overrides: cfg.classification.fields,
-          unclassifiedHandling: cfg.classification.unclassifiedHandling,
-        });
-        const jurisdiction = createJurisdictionResolver({
-          deploymentJurisdiction: J,
-          configJurisdictions: Object.entries(cfg.jurisdictions).map(([id, j]) => ({ id, countries: j.countries })),
-          // Only jurisdictions the config knows are honoured from the org: an org admin cannot add one.
-          orgJurisdictions: metadata.jurisdictions.filter((j) => cfg.jurisdictions[j.id] !== undefined),
-          rules: metadata.residencyRules,
-        });
-        cached = { at: Date.now(), metadata, jurisdiction };
-        return cached;
-      };
-      await resolver();
+      await orgContext.resolver();
       const flusher = new OutboxFlusher({ sf, store: ts, decrypt: outboxDecryptor(keys), idleMs: options.flushIdleMs });
       const pipeline = createPipeline({
         tenant,
@@ -218,11 +184,11 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         audit,
         router,
         sanitizer,
-        classifier: { classify: (...a) => classifier.classify(...a), invalidate: (t) => classifier.invalidate(t) },
+        classifier: orgContext.classifier,
         policy,
-        resolver,
+        resolver: orgContext.resolver,
         vault: new StoreTokenVault(ts, keys),
-        fieldType: (object, field) => dataTypes.get(`${object}.${field}`),
+        fieldType: orgContext.fieldType,
         tokenTtlSeconds,
         onOutcome: (o) => {
           const outcome =
