@@ -21,8 +21,8 @@ import { hashGatewayKey } from '../service/src/http/gateway/index.js';
 import type { RequestOutcome } from '../service/src/pipeline/index.js';
 import { configureLogging } from '../service/src/shared/log.js';
 import { serveConfigFile, startSidecar, type Sidecar } from '../service/src/sidecar/index.js';
-import { DEMO, generateJwtKeyPair, startEmulator } from '../test/emulator/index.js';
-import { DEMO_KEY_ENV, demoConfig } from '../test/support/demoConfig.js';
+import { DEMO } from '../test/emulator/index.js';
+import { demoConfig, startDemoOrg } from '../test/support/demoConfig.js';
 
 const DEFAULT_MODEL = resolve('..', 'shared/models/stories260K.gguf');
 
@@ -88,10 +88,7 @@ async function demo(): Promise<number> {
   }
   configureLogging({ level: 'warn', defaultMeta: { service: 'sovra-demo' } });
   const dir = mkdtempSync(join(tmpdir(), 'sovra-demo-'));
-  const emu = await startEmulator({ cometdTimeoutMs: 20_000 });
-  const { privateKeyPem, publicKeyPem } = generateJwtKeyPair();
-  emu.admin.registerCertificate(DEMO.clientId, publicKeyPem, DEMO.orgKey);
-  process.env[DEMO_KEY_ENV] = privateKeyPem;
+  const emu = await startDemoOrg({ cometdTimeoutMs: 20_000 });
   const gatewayKey = `sk-sovra-demo-${randomBytes(24).toString('base64url')}`;
   const port = args.port !== undefined ? Number(args.port) : 0;
 

@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import type { RequestOutcome } from '../../service/src/pipeline/index.js';
 import { configureLogging } from '../../service/src/shared/log.js';
 import { startSidecar } from '../../service/src/sidecar/index.js';
-import { DEMO, generateJwtKeyPair, startEmulator } from '../emulator/index.js';
+import { DEMO } from '../emulator/index.js';
 import { startLoopbackUpstream } from '../e2e/models-upstream.js';
-import { DEMO_KEY_ENV, demoConfig } from '../support/demoConfig.js';
+import { demoConfig, startDemoOrg } from '../support/demoConfig.js';
 
 export interface PipelineBenchOptions {
   /** Requests sent one at a time (each waits for the previous to be written back). */
@@ -55,14 +55,11 @@ function pct(values: number[], p: number): number {
 export async function runPipelineBench(o: PipelineBenchOptions): Promise<PipelineBenchResult> {
   configureLogging({ level: 'error', silent: true });
   const dir = mkdtempSync(join(tmpdir(), 'sovra-bench-'));
-  const emu = await startEmulator({ cometdTimeoutMs: 20_000 });
+  const emu = await startDemoOrg({ cometdTimeoutMs: 20_000 });
   const upstream = await startLoopbackUpstream(() => ({
     kind: 'completion',
     content: 'Three bullet points: renew, expand, call back next week.',
   }));
-  const { privateKeyPem, publicKeyPem } = generateJwtKeyPair();
-  emu.admin.registerCertificate(DEMO.clientId, publicKeyPem, DEMO.orgKey);
-  process.env[DEMO_KEY_ENV] = privateKeyPem;
   const submittedAt = new Map<string, number>();
   const done = new Map<string, RequestOutcome & { at: number }>();
   let onDone: (() => void) | undefined;

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { recordToCheckpoint, recordToEntry, verifyChain, type VerifyResult } from '../../service/src/audit/index.js';
 import type { PublicKeyInfo } from '../../service/src/keys/index.js';
 import { startSidecar, type Sidecar } from '../../service/src/sidecar/index.js';
-import { DEMO, generateJwtKeyPair, startEmulator, type RunningEmulator } from '../emulator/index.js';
+import { DEMO, type RunningEmulator } from '../emulator/index.js';
 import { startLoopbackUpstream, type LoopbackUpstream } from './models-upstream.js';
-import { DEMO_KEY_ENV, demoConfig } from '../support/demoConfig.js';
+import { demoConfig, startDemoOrg } from '../support/demoConfig.js';
 
 let emu: RunningEmulator;
 let upstream: LoopbackUpstream;
@@ -25,11 +25,8 @@ const CHAIN = 'demo:EU';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sovra-tamper-'));
-  emu = await startEmulator({ cometdTimeoutMs: 5_000 });
+  emu = await startDemoOrg({ cometdTimeoutMs: 5_000 });
   upstream = await startLoopbackUpstream(() => ({ kind: 'completion', content: 'Call back on Friday.' }));
-  const { privateKeyPem, publicKeyPem } = generateJwtKeyPair();
-  emu.admin.registerCertificate(DEMO.clientId, publicKeyPem, DEMO.orgKey);
-  process.env[DEMO_KEY_ENV] = privateKeyPem;
   const done = new Set<string>();
   sidecar = await startSidecar({
     config: demoConfig({

@@ -12,9 +12,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { startSidecar, type Sidecar } from '../../service/src/sidecar/index.js';
-import { DEMO, generateJwtKeyPair, startEmulator, type RunningEmulator } from '../emulator/index.js';
+import { type RunningEmulator } from '../emulator/index.js';
 import { ensureBuilt } from '../support/cli.js';
-import { DEMO_KEY_ENV, demoConfig } from '../support/demoConfig.js';
+import { demoConfig, startDemoOrg } from '../support/demoConfig.js';
 import { startLoopbackUpstream, type LoopbackUpstream } from './models-upstream.js';
 
 const ROOT = resolve('.');
@@ -40,11 +40,8 @@ function sovra(args: string[]): Promise<{ code: number; stdout: string; stderr: 
 beforeAll(async () => {
   ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'sovra-status-'));
-  emu = await startEmulator({ cometdTimeoutMs: 2_000 });
+  emu = await startDemoOrg({ cometdTimeoutMs: 2_000 });
   upstream = await startLoopbackUpstream(() => ({ kind: 'completion', content: 'ok' }));
-  const { privateKeyPem, publicKeyPem } = generateJwtKeyPair();
-  emu.admin.registerCertificate(DEMO.clientId, publicKeyPem, DEMO.orgKey);
-  process.env[DEMO_KEY_ENV] = privateKeyPem;
   sidecar = await startSidecar({
     config: demoConfig({
       jurisdiction: 'EU',

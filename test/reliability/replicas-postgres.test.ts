@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import type { RequestOutcome } from '../../service/src/pipeline/index.js';
 import { startSidecar, type Sidecar } from '../../service/src/sidecar/index.js';
-import { DEMO, generateJwtKeyPair, startEmulator, type RunningEmulator } from '../emulator/index.js';
+import { DEMO, type RunningEmulator } from '../emulator/index.js';
 import { startLoopbackUpstream, type LoopbackUpstream } from '../e2e/models-upstream.js';
-import { DEMO_KEY_ENV, demoConfig } from '../support/demoConfig.js';
+import { demoConfig, startDemoOrg } from '../support/demoConfig.js';
 
 const ADMIN_URL = process.env.SOVRA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PG_ENV = 'SOVRA_TEST_REPLICA_PG_URL';
@@ -51,11 +51,8 @@ beforeAll(async () => {
   url.pathname = `/${database}`;
   process.env[PG_ENV] = url.toString();
   dir = mkdtempSync(join(tmpdir(), 'sovra-replicas-'));
-  emu = await startEmulator({ cometdTimeoutMs: 5_000 });
+  emu = await startDemoOrg({ cometdTimeoutMs: 5_000 });
   upstream = await startLoopbackUpstream(() => ({ kind: 'completion', content: 'Renew in Q3; call the buyer.' }));
-  const { privateKeyPem, publicKeyPem } = generateJwtKeyPair();
-  emu.admin.registerCertificate(DEMO.clientId, publicKeyPem, DEMO.orgKey);
-  process.env[DEMO_KEY_ENV] = privateKeyPem;
   const config = demoConfig({
     jurisdiction: 'EU',
     dir,

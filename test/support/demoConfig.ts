@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { EU_MEMBER_STATES } from '../../service/src/config/countries.js';
 import { validateConfig, type SovraConfig } from '../../service/src/config/index.js';
-import { DEMO, type RunningEmulator } from '../emulator/index.js';
+import { DEMO, generateJwtKeyPair, startEmulator, type RunningEmulator } from '../emulator/index.js';
 
 export const DEMO_KEY_ENV = 'SOVRA_DEMO_JWT_KEY';
 
@@ -102,4 +102,16 @@ export function demoConfig(o: DemoConfigOptions): SovraConfig {
     log: { level: 'warn' },
   };
   return validateConfig(raw, `demo:${j}`, o.dir, { ...process.env, SOVRA_MODEL_PATH: '' });
+}
+
+/**
+ * The org emulator with the demo org, a fresh JWT key registered on its connected app, and the
+ * private key in DEMO_KEY_ENV, where the tenant of `demoConfig` reads it.
+ */
+export async function startDemoOrg(options: { cometdTimeoutMs: number }): Promise<RunningEmulator> {
+  const emu = await startEmulator({ cometdTimeoutMs: options.cometdTimeoutMs });
+  const { privateKeyPem, publicKeyPem } = generateJwtKeyPair();
+  emu.admin.registerCertificate(DEMO.clientId, publicKeyPem, DEMO.orgKey);
+  process.env[DEMO_KEY_ENV] = privateKeyPem;
+  return emu;
 }
