@@ -5,11 +5,11 @@
  * so order numbers, amounts, case numbers and dates pass through untouched. No pattern here
  * can backtrack catastrophically: every repetition is over disjoint character classes or bounded.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js/core';
 import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import { isBsn, isCodiceFiscale, isDni, isIban, isIpv4, isIpv6, isNie, isNino, isNir, isPaymentCard, isSsn, isSteuerId } from './checks.js';
 import { fold, isWordAt } from './fold.js';
+import { isValidPhoneNumber } from './phone.js';
 import type { DetectorType, EntityType, KnownValue, Span } from './types.js';
 
 const METADATA = phoneMetadata as unknown as MetadataJson;
@@ -293,18 +293,9 @@ function possibleInternational(digits: string): boolean {
   return false;
 }
 
-const phoneCache = new Map<string, boolean>();
 function validPhone(candidate: string, digits: string, country?: CountryCode): boolean {
   if (country ? !possibleIn(country, digits) : !possibleInternational(digits)) return false;
-  const key = country ? `${country}|${candidate}` : candidate;
-  let v = phoneCache.get(key);
-  if (v === undefined) {
-    const p = parsePhoneNumberFromString(candidate, country ? { defaultCountry: country, extract: false } : { extract: false }, METADATA);
-    v = p !== undefined && p.isValid();
-    if (phoneCache.size > 4096) phoneCache.clear();
-    phoneCache.set(key, v);
-  }
-  return v;
+  return isValidPhoneNumber(candidate, country);
 }
 
 interface RunContext {
