@@ -1,35 +1,53 @@
 // `npm run bench:sanitize [-- <records>]`: Sovra vs redact-pii, @openredaction/openredaction and
-// @arcjet/redact on one generated EN/DE/FR CRM corpus (see test/bench/sanitizeBench.ts).
+// @arcjet/redact on two generated EN/DE/FR CRM corpora (see test/bench/sanitizeBench.ts).
 // Sovra is measured as it ships — compiled JavaScript — so the sanitize stage is bundled with
 // esbuild first (dependencies stay external) instead of running through tsx's transform wrappers.
+// Each tool runs in a child process of its own (this script, with SOVRA_BENCH_RUN=<corpus>:<tool>).
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { main } from '../test/bench/sanitizeBench.js';
-import type { SanitizeModule } from '../test/bench/sanitizeBench.js';
+import { main, runOne } from '../test/bench/sanitizeBench.js';
+import type { SanitizeModule, ToolResult } from '../test/bench/sanitizeBench.js';
 
 const n = Number(process.argv[2] ?? 4000);
 if (!Number.isInteger(n) || n < 100) {
   process.stderr.write('usage: npm run bench:sanitize [-- <records, at least 100>]\n');
   process.exit(2);
 }
-const dir = mkdtempSync(join(process.cwd(), 'node_modules/.sovra-bench-'));
-try {
-  const outfile = join(dir, 'sanitize.mjs');
-  await build({
-    entryPoints: ['service/src/sanitize/index.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'error',
-  });
-  const mod = (await import(pathToFileURL(outfile).href)) as SanitizeModule;
-  await main(n, mod);
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+
+const child = process.env.SOVRA_BENCH_RUN;
+if (child) {
+  const [ci, ti] = child.split(':').map(Number);
+  const mod = (await import(pathToFileURL(process.env.SOVRA_BENCH_MODULE!).href)) as SanitizeModule;
+  process.stdout.write(JSON.stringify(await runOne(ci, ti, n, mod)));
+} else {
+  const dir = mkdtempSync(join(process.cwd(), 'node_modules/.sovra-bench-'));
+  try {
+    const outfile = join(dir, 'sanitize.mjs');
+    await build({
+      entryPoints: ['service/src/sanitize/index.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'error',
+    });
+    const script = fileURLToPath(import.meta.url);
+    await main(n, (ci, ti) => {
+      const r = spawnSync(process.execPath, [...process.execArgv, script, String(n)], {
+        env: { ...process.env, SOVRA_BENCH_RUN: `${ci}:${ti}`, SOVRA_BENCH_MODULE: outfile },
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      if (r.status !== 0) throw new Error(`benchmark child ${ci}:${ti} exited with ${r.status ?? r.signal}`);
+      return JSON.parse(r.stdout) as ToolResult;
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
