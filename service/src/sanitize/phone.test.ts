@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/core';
@@ -14,16 +15,10 @@ const IDD = (c: CountryCode): string => {
   return typeof idd === 'string' && /^\d+$/.test(idd) ? idd : '00';
 };
 
-/** Seeded PRNG (mulberry32): the same candidates every run. */
+/** A seeded random source (SHA-256 of a counter): the same candidates every run. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let counter = 0;
+  return () => createHash('sha256').update(`${seed}:${counter++}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /** Writes digits the ways people do: grouped by spaces, dots, dashes, slashes, an area code in brackets. */
