@@ -133,7 +133,6 @@ const RUN = new RegExp(
 const RUN_AT = new RegExp(RUN.source, 'yu');
 const NON_DIGITS = /[^0-9]*/y;
 const NON_ALNUM = /[^A-Za-z0-9]/g;
-const PHONE_SHAPE = /^[+(]?\d[\d \u00a0\u202f\-./()]*$/;
 const DATE_SHAPE = /^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2})$/;
 const CARD_SHAPE = /^\d[\d -]*$/;
 const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/;
@@ -308,9 +307,13 @@ interface RunContext {
 }
 const beforeOf = (ctx: RunContext): string => (ctx.before ??= ctx.text.slice(Math.max(0, ctx.runStart - 28), ctx.runStart));
 
-function isPhone(s: string, digits: string, ctx: RunContext, o: DetectOptions): boolean {
+/**
+ * `s` is a span without letters that starts with a digit, or with `+`/`(` and a digit (the caller
+ * checks that shape); `maybeDate` is false when it cannot be a date (not exactly two separators).
+ */
+function isPhone(s: string, digits: string, ctx: RunContext, o: DetectOptions, maybeDate: boolean): boolean {
   const n = digits.length;
-  if (!ctx.standalone || n < 6 || n > 15 || !PHONE_SHAPE.test(s) || DATE_SHAPE.test(s)) return false;
+  if (!ctx.standalone || n < 6 || n > 15 || (maybeDate && DATE_SHAPE.test(s))) return false;
   if (s[0] === '+') return validPhone(s, digits);
   if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`, digits.slice(2));
   const before = wordBefore(ctx);
@@ -393,10 +396,18 @@ function classifyChunk(text: string, a: number, b: number, k: Counts, ctx: RunCo
       )
         return 'BSN';
     }
-    if (n <= 15 && ctx.standalone && en.has('PHONE') && (isDigitCode(first) || first === 43 || first === 40)) {
+    // A phone's shape: a digit first, or `+`/`(` and then a digit (everything else in a run without letters is digits and separators).
+    if (
+      n <= 15 &&
+      n >= 6 &&
+      ctx.standalone &&
+      en.has('PHONE') &&
+      (isDigitCode(first) || ((first === 43 || first === 40) && isDigitCode(text.charCodeAt(a + 1))))
+    ) {
       s ??= text.slice(a, b);
       c ??= nd === len ? s : s.replace(NON_ALNUM, '');
-      if (isPhone(s, c, ctx, o)) return 'PHONE';
+      // A date (`24.02.2021`, `2025-04-24`) has exactly two separators.
+      if (isPhone(s, c, ctx, o, len - nd === 2)) return 'PHONE';
     }
     return null;
   }
