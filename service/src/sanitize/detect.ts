@@ -9,6 +9,7 @@ import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import { isBsn, isCodiceFiscale, isDni, isIban, isIpv4, isIpv6, isNie, isNino, isNir, isPaymentCard, isSsn, isSteuerId } from './checks.js';
 import { fold, isWordAt } from './fold.js';
+import { scanKnown } from './knownScan.js';
 import { isValidPhoneNumber } from './phone.js';
 import type { DetectorType, EntityType, KnownValue, Span } from './types.js';
 
@@ -717,6 +718,12 @@ export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
 
 function detectKnown(text: string, needles: readonly Needle[], out: Span[]): void {
   if (needles.length === 0) return;
+  // The same search in WebAssembly, for every text it decides exactly (see knownScan.ts).
+  if (!scanKnown(text, needles, out)) searchKnown(text, needles, out);
+}
+
+/** Every occurrence of every needle in the folded text, on word boundaries (the reference search). */
+export function searchKnown(text: string, needles: readonly Needle[], out: Span[]): void {
   const folded = fold(text);
   for (const nd of needles) {
     const f = nd.folded;
