@@ -37,7 +37,7 @@ export interface FoldedNeedle {
 const WORD_TABLE = 131072;
 const SPECIAL_TABLE = 196608;
 const SCRATCH = 262144;
-/** Longer texts take the JavaScript search, so the module's memory stays small (about 4 bytes per unit up to this). */
+/** Longer texts take the JavaScript search, so the module's memory stays small (about 12 bytes per unit, up to 12 MiB). */
 export const MAX_SCAN_UNITS = 1 << 20;
 const PAGE = 65536;
 
