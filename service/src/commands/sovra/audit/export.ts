@@ -87,38 +87,7 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
           },
         });
         if (started) this.progress.finish();
-        const out = resolve(flags.output);
-        const files: string[] = [];
-        if (flags.format === 'json') {
-          writeFileSync(out, JSON.stringify(pack, null, 2) + '\n', { mode: 0o600 });
-          files.push(out);
-        } else {
-          mkdirSync(out, { recursive: true });
-          for (const [name, content] of Object.entries(evidencePackCsv(pack))) {
-            const p = join(out, name);
-            writeFileSync(p, content, { mode: 0o600 });
-            files.push(p);
-          }
-        }
-        const v = pack.verification;
-        if (!v.ok) {
-          process.exitCode = 1;
-          this.warn(messages.getMessage('warning.unverified', [v.issues.length]));
-        }
-        this.log(messages.getMessage('info.written', [pack.entries.length, pack.checkpoints.length, files.join(', ')]));
-        return {
-          ok: v.ok,
-          source: 'local-store',
-          format: flags.format,
-          files,
-          tenant: head.tenant,
-          jurisdiction: ctx.jurisdiction,
-          chainId,
-          period: pack.period,
-          entries: pack.entries.length,
-          checkpoints: pack.checkpoints.length,
-          verification: { ok: v.ok, issues: v.issues.length, verifiedThrough: v.verifiedThrough },
-        };
+        return this.report(pack, { source: 'local-store', format: flags.format, output: flags.output, tenant: head.tenant, chainId });
       } finally {
         await ctx.close();
       }
@@ -211,7 +180,15 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
       verification,
       art30: art30Record(tenant, { from, to, jurisdiction, endpointRegions }, inPeriod),
     };
-    const files = this.write(pack, flags.format, flags.output);
+    return this.report(pack, { source: 'org', format: flags.format, output: flags.output, tenant, chainId });
+  }
+
+  /** Writes the pack, warns when it does not verify (exit code 1), and returns the command's result. */
+  private report(
+    pack: EvidencePack,
+    o: { source: 'local-store' | 'org'; format: 'json' | 'csv'; output: string; tenant: string; chainId: string },
+  ): AuditExportResult {
+    const files = this.write(pack, o.format, o.output);
     const v = pack.verification;
     if (!v.ok) {
       process.exitCode = 1;
@@ -220,12 +197,12 @@ export default class AuditExport extends SfCommand<AuditExportResult> {
     this.log(messages.getMessage('info.written', [pack.entries.length, pack.checkpoints.length, files.join(', ')]));
     return {
       ok: v.ok,
-      source: 'org',
-      format: flags.format,
+      source: o.source,
+      format: o.format,
       files,
-      tenant,
-      jurisdiction,
-      chainId,
+      tenant: o.tenant,
+      jurisdiction: pack.jurisdiction,
+      chainId: o.chainId,
       period: pack.period,
       entries: pack.entries.length,
       checkpoints: pack.checkpoints.length,
