@@ -23,8 +23,21 @@ const WASM = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 interface ScanExports {
   memory: WasmMemory;
-  fold(src: number, dst: number, len: number): number;
-  searchAll(folded: number, text: number, len: number, table: number, count: number, out: number, cap: number): number;
+  fold(src: number, dst: number, dst8: number, len: number): number;
+  needles(units: number, table: number, count: number, tables: number): void;
+  teddy(bytes: number, len: number, tables: number, out: number, cap: number): number;
+  searchAll(
+    folded: number,
+    text: number,
+    len: number,
+    bytes: number,
+    tables: number,
+    table: number,
+    count: number,
+    cand: number,
+    out: number,
+    cap: number,
+  ): number;
 }
 
 /** A folded value to find (detect.ts's Needle). */
@@ -37,6 +50,8 @@ export interface FoldedNeedle {
 const WORD_TABLE = 131072;
 const SPECIAL_TABLE = 196608;
 const SCRATCH = 262144;
+/** Teddy's tables: for each of three positions, a bucket mask by low and by high nibble; then 16 bytes of scratch. */
+const TEDDY_BYTES = 112;
 /** Longer texts take the JavaScript search, so the module's memory stays small (about 12 bytes per unit, up to 12 MiB). */
 export const MAX_SCAN_UNITS = 1 << 20;
 const PAGE = 65536;
@@ -45,11 +60,12 @@ interface Scanner {
   ex: ScanExports;
   bytes: Buffer;
   i32: Int32Array;
+  u16: Uint16Array;
 }
 let scanner: Scanner | undefined;
 
 function views(ex: ScanExports): Scanner {
-  return { ex, bytes: Buffer.from(ex.memory.buffer), i32: new Int32Array(ex.memory.buffer) };
+  return { ex, bytes: Buffer.from(ex.memory.buffer), i32: new Int32Array(ex.memory.buffer), u16: new Uint16Array(ex.memory.buffer) };
 }
 
 /** The module, with its tables filled from `fold` and `isWordCode` (once per process, on first use). */
@@ -72,8 +88,8 @@ function load(): Scanner {
 }
 
 /**
- * Pushes a span for every occurrence of every needle (in needle order, then text order, overlapping
- * ones too) on word boundaries. Returns false, having pushed nothing, when the text is not one this
+ * Pushes a span for every occurrence of every needle (in text order, overlapping ones too) on word
+ * boundaries. Returns false, having pushed nothing, when the text is not one this
  * search decides exactly (see above), is longer than MAX_SCAN_UNITS, or has more matches than the
  * result area holds (one per unit of the text): the caller searches then.
  */
@@ -86,31 +102,32 @@ export function scanKnown(text: string, needles: readonly FoldedNeedle[], out: S
   for (const nd of needles) units += nd.folded.length;
   const textAt = SCRATCH;
   const foldedAt = textAt + 2 * len;
-  // 16 bytes after the folded text: the search reads it eight units at a time.
-  const tableAt = (foldedAt + 2 * len + 16 + 3) & ~3;
+  // The narrowed bytes are followed by 32 zero bytes: Teddy reads sixteen at a time, two further on.
+  const bytesAt = foldedAt + 2 * len;
+  const tedAt = (bytesAt + len + 32 + 15) & ~15;
+  const tableAt = tedAt + TEDDY_BYTES;
   const unitsAt = tableAt + 16 * needles.length;
-  const outAt = (unitsAt + 2 * units + 7) & ~7;
+  const candAt = (unitsAt + 2 * units + 7) & ~7;
   const cap = len + 1;
+  const outAt = candAt + 8 * cap;
   const end = outAt + 8 * cap;
   if (end > s.ex.memory.buffer.byteLength) {
     s.ex.memory.grow(Math.ceil((end - s.ex.memory.buffer.byteLength) / PAGE));
     s = scanner = views(s.ex);
   }
   s.bytes.write(text, textAt, 'utf16le');
-  if (s.ex.fold(textAt, foldedAt, len) !== 0) return false;
-  // The needles' units one after the other, and per needle: offset, length, word start, word end.
+  if (s.ex.fold(textAt, foldedAt, bytesAt, len) !== 0) return false;
+  // The needles' units one after the other; their lengths; the module completes the rows (offset,
+  // length, word start, word end) and Teddy's tables (needle k in bucket k mod 8).
   const t = s.i32;
-  let at = unitsAt;
-  for (let k = 0, row = tableAt >> 2; k < needles.length; k++, row += 4) {
+  const u16 = s.u16;
+  for (let k = 0, row = (tableAt >> 2) + 1, u = unitsAt >> 1; k < needles.length; k++, row += 4) {
     const f = needles[k].folded;
-    t[row] = at;
-    t[row + 1] = f.length;
-    t[row + 2] = isWordCode(f.charCodeAt(0)) ? 1 : 0;
-    t[row + 3] = isWordCode(f.charCodeAt(f.length - 1)) ? 1 : 0;
-    at += 2 * f.length;
+    t[row] = f.length;
+    for (let j = 0; j < f.length; j++) u16[u++] = f.charCodeAt(j);
   }
-  s.bytes.write(needles.length === 1 ? needles[0].folded : needles.map((nd) => nd.folded).join(''), unitsAt, 'utf16le');
-  const n = s.ex.searchAll(foldedAt, textAt, len, tableAt, needles.length, outAt, cap);
+  s.ex.needles(unitsAt, tableAt, needles.length, tedAt);
+  const n = s.ex.searchAll(foldedAt, textAt, len, bytesAt, tedAt, tableAt, needles.length, candAt, outAt, cap);
   if (n < 0) return false;
   const pairs = outAt >> 2;
   for (let p = 0; p < n; p++) {
