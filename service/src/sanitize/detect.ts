@@ -9,7 +9,7 @@ import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import { isBsn, isCodiceFiscale, isDni, isIban, isIpv4, isIpv6, isNie, isNino, isNir, isPaymentCard, isSsn, isSteuerId } from './checks.js';
 import { fold, isWordAt } from './fold.js';
-import { scanKnown } from './knownScan.js';
+import { scanKnown, secretStarts } from './textScan.js';
 import { isValidPhoneNumber } from './phone.js';
 import type { DetectorType, EntityType, KnownValue, Span } from './types.js';
 
@@ -96,28 +96,69 @@ const TRAILING_PUNCT = /[.!?)\]]$/;
 const HAS_SYMBOL = /[\W_]/;
 const HAS_LETTER = /[A-Za-z]/;
 
+// The same patterns tested at one position (sticky), where textScan.ts says a secret may start.
+const SECRET_TOKENS_AT = new RegExp(SECRET_TOKENS.source, 'y');
+const SECRET_KEYWORD_AT = new RegExp(SECRET_KEYWORD.source, 'iy');
+
+/**
+ * Secrets: the key formats, then the keywords. Where textScan.ts lists the positions a secret can
+ * start at (a superset), the patterns are tested there only, in order, with what the global scans
+ * would skip skipped too, so the result is theirs.
+ */
 function detectSecrets(text: string, out: Span[]): void {
-  SECRET_TOKENS.lastIndex = 0;
-  for (let m = SECRET_TOKENS.exec(text); m; m = SECRET_TOKENS.exec(text)) {
-    out.push({ start: m.index, end: m.index + m[0].length, type: 'SECRET', drop: false });
+  searchSecrets(text, out, secretStarts(text));
+}
+
+/** The secret search over the candidate `starts`, or over the whole text when there are none (the reference). */
+export function searchSecrets(text: string, out: Span[], starts: readonly number[] | undefined): void {
+  if (starts === undefined) {
+    SECRET_TOKENS.lastIndex = 0;
+    for (let m = SECRET_TOKENS.exec(text); m; m = SECRET_TOKENS.exec(text)) {
+      out.push({ start: m.index, end: m.index + m[0].length, type: 'SECRET', drop: false });
+    }
+    SECRET_KEYWORD.lastIndex = 0;
+    for (let m = SECRET_KEYWORD.exec(text); m; m = SECRET_KEYWORD.exec(text)) SECRET_KEYWORD.lastIndex = keyword(m, out);
+    return;
   }
-  SECRET_KEYWORD.lastIndex = 0;
-  for (let m = SECRET_KEYWORD.exec(text); m; m = SECRET_KEYWORD.exec(text)) {
-    let value = m[3];
-    // A sentence end is not part of the secret.
-    while (value.length > 3 && TRAILING_PUNCT.test(value)) value = value.slice(0, -1);
-    const sep = m[2];
-    const digit = /\d/.test(value);
-    let ok: boolean;
-    if (sep === ':' || sep === '=') ok = digit || HAS_SYMBOL.test(value) || value.length >= 12 || PASSWORD_WORDS.test(m[1]);
-    else if (sep) ok = digit || HAS_SYMBOL.test(value) || value.length >= 12;
-    // Without a separator (`API-Key Sommer2022`, `PIN 4711`) only what looks like a credential.
-    else ok = (digit && HAS_LETTER.test(value) && value.length >= 6) || (digit && PASSWORD_WORDS.test(m[1]) && value.length >= 4);
-    const start = m.index + m[0].length - m[3].length;
-    if (ok) out.push({ start, end: start + value.length, type: 'SECRET', drop: false });
-    // Not a credential by the keyword rule: scanning goes on from the value (`key password: x1`).
-    else SECRET_KEYWORD.lastIndex = start;
+  // Past these, the global scans would go on looking (a match's end, or a rejected keyword's value).
+  let tokenFrom = 0;
+  let keywordFrom = 0;
+  for (const p of starts) {
+    if (p >= tokenFrom) {
+      SECRET_TOKENS_AT.lastIndex = p;
+      const m = SECRET_TOKENS_AT.exec(text);
+      if (m) {
+        out.push({ start: p, end: p + m[0].length, type: 'SECRET', drop: false });
+        tokenFrom = p + m[0].length;
+      }
+    }
+    if (p >= keywordFrom) {
+      SECRET_KEYWORD_AT.lastIndex = p;
+      const m = SECRET_KEYWORD_AT.exec(text);
+      if (m) keywordFrom = keyword(m, out);
+    }
   }
+}
+
+/** A keyword match: pushes its value when it reads as a credential; returns where scanning goes on. */
+function keyword(m: RegExpExecArray, out: Span[]): number {
+  let value = m[3];
+  // A sentence end is not part of the secret.
+  while (value.length > 3 && TRAILING_PUNCT.test(value)) value = value.slice(0, -1);
+  const sep = m[2];
+  const digit = /\d/.test(value);
+  let ok: boolean;
+  if (sep === ':' || sep === '=') ok = digit || HAS_SYMBOL.test(value) || value.length >= 12 || PASSWORD_WORDS.test(m[1]);
+  else if (sep) ok = digit || HAS_SYMBOL.test(value) || value.length >= 12;
+  // Without a separator (`API-Key Sommer2022`, `PIN 4711`) only what looks like a credential.
+  else ok = (digit && HAS_LETTER.test(value) && value.length >= 6) || (digit && PASSWORD_WORDS.test(m[1]) && value.length >= 4);
+  const start = m.index + m[0].length - m[3].length;
+  if (ok) {
+    out.push({ start, end: start + value.length, type: 'SECRET', drop: false });
+    return m.index + m[0].length;
+  }
+  // Not a credential by the keyword rule: scanning goes on from the value (`key password: x1`).
+  return start;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -718,7 +759,7 @@ export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
 
 function detectKnown(text: string, needles: readonly Needle[], out: Span[]): void {
   if (needles.length === 0) return;
-  // The same search in WebAssembly, for every text it decides exactly (see knownScan.ts).
+  // The same search in WebAssembly, for every text it decides exactly (see textScan.ts).
   if (!scanKnown(text, needles, out)) searchKnown(text, needles, out);
 }
 

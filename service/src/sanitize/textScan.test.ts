@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { compileKnownValues, searchKnown } from './detect.js';
-import { MAX_SCAN_UNITS, scanKnown } from './knownScan.js';
+import { compileKnownValues, searchKnown, searchSecrets } from './detect.js';
+import { MAX_SCAN_UNITS, scanKnown, SECRET_PREFIXES, secretStarts } from './textScan.js';
 import type { KnownValue, Span } from './types.js';
 
 /** The WebAssembly search and the JavaScript reference on the same text; `scanned` says which answered. */
@@ -28,7 +28,7 @@ const NAMES: KnownValue[] = [
   { value: 'İnci Yılmaz', type: 'PERSON' },
 ];
 
-describe('known values in WebAssembly (knownScan)', () => {
+describe('known values in WebAssembly (textScan)', () => {
   it('finds what the JavaScript search finds: case, diacritics, ß/ss, name parts, word boundaries, overlaps', () => {
     const text =
       'Call with JÜRGEN weiss-muller and jurgen, Weiß, Müllerstraße (not a name), MULLER. ' +
@@ -92,5 +92,111 @@ describe('known values in WebAssembly (knownScan)', () => {
     );
     // Most generated texts go through the WebAssembly search (the property is not decided by the fallback alone).
     expect(scanned).toBeGreaterThan(1000);
+  });
+});
+
+/** Secrets found at the WebAssembly candidate starts, and by the whole-text scan (the reference). */
+function secretsBoth(text: string): { starts: Span[]; reference: Span[] } {
+  const starts: Span[] = [];
+  searchSecrets(text, starts, secretStarts(text));
+  const reference: Span[] = [];
+  searchSecrets(text, reference, undefined);
+  return { starts: sorted(starts), reference: sorted(reference) };
+}
+
+describe('secret starts in WebAssembly (textScan)', () => {
+  it('lists every prefix a secret pattern can start with, in any case', () => {
+    for (const prefix of SECRET_PREFIXES) {
+      for (const written of [prefix, prefix.toUpperCase(), prefix[0].toUpperCase() + prefix.slice(1)]) {
+        const text = `Note: ${written}xyz`;
+        expect([written, secretStarts(text)]).toEqual([written, expect.arrayContaining([6])]);
+      }
+    }
+    expect(secretStarts('Clé: x')).toContain(0);
+    // Ordinary prose has few candidates (each costs a pattern test): here `sch` in `wünscht` and `eit` in `Freitag`.
+    expect(secretStarts('Der Kunde wünscht ein Angebot für das nächste Quartal, bitte bis Freitag.')).toHaveLength(2);
+  });
+
+  it('finds what the whole-text scan finds: keywords, key formats, private keys, rejected values', () => {
+    const text =
+      'Passwort: Sommer2024! merken; the password is hunter2; mot de passe = azerty; API-Key Berlin2023$; PIN 4711; ' +
+      'key password: x1y2z3 ok; aws AKIAIOSFODNN7EXAMPLE; sk-proj-AbCdEf0123456789xyzXYZ00; Schlüssel lautet Geheim#1; ' +
+      '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY----- CLÉ: k3y!';
+    const r = secretsBoth(text);
+    expect(r.starts).toEqual(r.reference);
+    expect(r.reference.length).toBe(11);
+  });
+
+  it('agrees with the whole-text scan on arbitrary texts (property)', () => {
+    const keyword = fc.constantFrom(
+      ...'password PASSWORT Kennwort passwd pwd Mot de passe MDP passcode PIN pin api key API-Key apikey api_key key KEY Schlüssel SCHLÜSSEL clé CLÉ Clé secret Token access key access-key client_secret Client Secret'.split(
+        ' ',
+      ),
+    );
+    const sep = fc.constantFrom(': ', ':', '=', ' = ', ' is ', ' ist ', ' est ', ' lautet ', ' ', '  "', ' “', ' «', '\t');
+    const value = fc.constantFrom(
+      'Sommer2022!',
+      'x1',
+      'hunter2',
+      'abc',
+      'Tr0ub4dor&3',
+      'correcthorsebatterystaple',
+      '4711',
+      '12345678',
+      'é9!',
+      'ok.',
+    );
+    const format = fc.constantFrom(
+      'sk-proj-AbCdEf0123456789xyzXYZ00',
+      'sk-ant-0123456789abcdefXYZ',
+      'AKIAIOSFODNN7EXAMPLE',
+      'ASIAIOSFODNN7EXAMPL3',
+      'ghp_0123456789abcdefghijABCDEFGHIJ0123',
+      'gho_0123456789abcdefghijABCDEFGHIJ0123',
+      'github_pat_0123456789abcdefghijABCDEFGHIJ0123456789_x',
+      'xoxb-0123456789-abc',
+      'AIzaSyA0123456789abcdefghijABCDEFGHIJ_',
+      'eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSM',
+      'sk_live_0123456789abcdefXYZ',
+      'pk_test_0123456789abcdefXYZ',
+      'rk_live_0123456789abcdefXYZ',
+      '-----BEGIN PRIVATE KEY-----x-----END PRIVATE KEY-----',
+    );
+    const filler = fc.constantFrom(
+      ' ',
+      '. ',
+      ', ',
+      'der Kunde ',
+      'Jürgen',
+      'ü',
+      'É',
+      '_',
+      '-',
+      'x',
+      '1',
+      'pas ',
+      'sehr ',
+      'schon ',
+      'sk',
+      'ey',
+      '\n',
+      '€',
+    );
+    const piece = fc.oneof(
+      { weight: 3, arbitrary: filler },
+      { weight: 2, arbitrary: fc.tuple(keyword, sep, value).map((xs) => xs.join('')) },
+      { weight: 1, arbitrary: keyword },
+      { weight: 1, arbitrary: format },
+    );
+    let found = 0;
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
+        const r = secretsBoth(pieces.join(''));
+        found += r.reference.length;
+        expect(r.starts).toEqual(r.reference);
+      }),
+      { numRuns: 3000, seed: 11 },
+    );
+    expect(found).toBeGreaterThan(2000);
   });
 });
