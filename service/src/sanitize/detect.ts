@@ -9,7 +9,7 @@ import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import { isBsn, isCodiceFiscale, isDni, isIban, isIpv4, isIpv6, isNie, isNino, isNir, isPaymentCard, isSsn, isSteuerId } from './checks.js';
 import { fold, isWordAt } from './fold.js';
-import { scanKnown, secretStarts } from './textScan.js';
+import { numberRuns, scanKnown, secretStarts } from './textScan.js';
 import { isValidPhoneNumber } from './phone.js';
 import type { DetectorType, EntityType, KnownValue, Span } from './types.js';
 
@@ -171,7 +171,8 @@ const RUN = new RegExp(
   'gu',
 );
 // The run pattern matches at every digit (all after the first is optional), so the next run starts at the
-// next digit: two sticky tests find it and its end without a match array or substring per run.
+// next digit: two sticky tests find it and its end without a match array or substring per run
+// (textScan.ts's `numberRuns` finds the same runs in WebAssembly).
 const RUN_AT = new RegExp(RUN.source, 'yu');
 const NON_DIGITS = /[^0-9]*/y;
 const NON_ALNUM = /[^A-Za-z0-9]/g;
@@ -500,9 +501,12 @@ function separatorOrLetters(text: string, a: number, b: number): boolean {
 }
 const isGlueSep = (c: number): boolean => c === 58 || c === 46 || c === 44;
 
-function detectRuns(text: string, out: Span[], o: DetectOptions): void {
-  const ctx: RunContext = { text, runStart: 0, standalone: true };
-  const counts: Counts = { digits: 0, letters: 0, spaces: 0, nbsp: 0, dashes: 0, dots: 0 };
+/**
+ * The runs of a text as (first digit, end) pairs: each is the RUN pattern's match from the next
+ * digit after the previous run. The reference for textScan.ts's `numberRuns`.
+ */
+export function runsByPattern(text: string): number[] {
+  const runs: number[] = [];
   for (let next = 0; ;) {
     NON_DIGITS.lastIndex = next;
     NON_DIGITS.test(text);
@@ -510,8 +514,20 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
     if (first >= text.length) break;
     RUN_AT.lastIndex = first;
     if (!RUN_AT.test(text)) break;
-    const end = RUN_AT.lastIndex;
-    next = end;
+    next = RUN_AT.lastIndex;
+    runs.push(first, next);
+  }
+  return runs;
+}
+
+function detectRuns(text: string, out: Span[], o: DetectOptions): void {
+  const ctx: RunContext = { text, runStart: 0, standalone: true };
+  const counts: Counts = { digits: 0, letters: 0, spaces: 0, nbsp: 0, dashes: 0, dots: 0 };
+  // The same runs found in WebAssembly, for every text it decides exactly (see textScan.ts).
+  const runs = numberRuns(text) ?? runsByPattern(text);
+  for (let r = 0; r < runs.length; r += 2) {
+    const first = runs[r];
+    const end = runs[r + 1];
     let start = first;
     // No identifier, phone or address has fewer than four characters from its first digit on.
     if (end - start < 4) continue;

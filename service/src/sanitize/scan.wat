@@ -233,4 +233,137 @@
         (local.set $c (i32.add (local.get $c) (i32.const 1)))
         (br $next_candidate)))
     (local.get $n))
+
+  ;; The unit at `i` of the `len` units at `text`, or 0 past the end.
+  (func $unit (param $text i32) (param $len i32) (param $i i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $i) (local.get $len))
+      (then (i32.load16_u (i32.add (local.get $text) (i32.shl (local.get $i) (i32.const 1)))))
+      (else (i32.const 0))))
+  (func $digit (param $c i32) (result i32)
+    (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10)))
+  (func $space (param $c i32) (result i32)
+    (i32.or (i32.eq (local.get $c) (i32.const 32))
+      (i32.or (i32.eq (local.get $c) (i32.const 0xa0)) (i32.eq (local.get $c) (i32.const 0x202f)))))
+  (func $word (param $c i32) (result i32)
+    (i32.load8_u (i32.add (i32.const 131072) (local.get $c))))
+
+  ;; The end of a run's group starting at `x`: letters and digits with a digit among them, or four
+  ;; capitals (A-Z) not followed by a letter or digit; -1 when neither starts at `x`.
+  (func $group (param $text i32) (param $len i32) (param $x i32) (result i32)
+    (local $y i32) (local $c i32) (local $digits i32) (local $upper i32) (local $l i32)
+    (local.set $y (local.get $x))
+    (block $end
+      (loop $more
+        (br_if $end (i32.ge_u (local.get $y) (local.get $len)))
+        (local.set $c (i32.load16_u (i32.add (local.get $text) (i32.shl (local.get $y) (i32.const 1)))))
+        (if (i32.lt_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10))
+          (then (local.set $digits (i32.const 1)))
+          (else
+            (local.set $l (i32.sub (i32.or (local.get $c) (i32.const 32)) (i32.const 97)))
+            (br_if $end (i32.ge_u (local.get $l) (i32.const 26)))
+            (local.set $upper (i32.add (local.get $upper) (i32.eqz (i32.and (local.get $c) (i32.const 32)))))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $more)))
+    (if (i32.ge_u (local.get $y) (local.get $len)) (then (local.set $c (i32.const 0))))
+    (if (i32.and (local.get $digits) (i32.gt_s (local.get $y) (local.get $x))) (then (return (local.get $y))))
+    (if (i32.and (i32.eq (local.get $upper) (i32.const 4)) (i32.eq (i32.sub (local.get $y) (local.get $x)) (i32.const 4)))
+      (then (if (i32.eqz (call $word (local.get $c))) (then (return (local.get $y))))))
+    (i32.const -1))
+
+  ;; Every number run of the `len` units at `text` (followed by 16 readable bytes), as detect.ts's
+  ;; RUN pattern matches them one after the other from each next digit: a digit and the letters
+  ;; and digits after it; then, as often as it goes, a separator (one of - . /, one or two spaces,
+  ;; a bracket with a space either side or not, a space-dash-space) and a group (see $group);
+  ;; then optionally a space or dash and one letter not followed by a letter or digit. Spaces are
+  ;; U+0020, U+00A0 and U+202F. Writes (first digit, end) pairs of i32 to `out`; returns their
+  ;; number. The caller leaves texts with surrogates to the pattern (its look-aheads read code points).
+  (func (export "runs") (param $text i32) (param $len i32) (param $out i32) (result i32)
+    (local $i i32) (local $n i32) (local $first i32) (local $p i32) (local $q i32) (local $c i32) (local $d i32)
+    (local $g i32) (local $mask i32)
+    (block $all_done
+      (loop $next_run
+        ;; The next digit: eight units at a time, then one at a time.
+        (block $found
+          (block $vectors_done
+            (loop $vector
+              (br_if $vectors_done (i32.gt_s (i32.add (local.get $i) (i32.const 8)) (local.get $len)))
+              (local.set $mask (i16x8.bitmask (i16x8.lt_u
+                (i16x8.sub (v128.load (i32.add (local.get $text) (i32.shl (local.get $i) (i32.const 1))))
+                  (i16x8.splat (i32.const 48)))
+                (i16x8.splat (i32.const 10)))))
+              (if (local.get $mask)
+                (then
+                  (local.set $i (i32.add (local.get $i) (i32.ctz (local.get $mask))))
+                  (br $found)))
+              (local.set $i (i32.add (local.get $i) (i32.const 8)))
+              (br $vector)))
+          (loop $scalar
+            (br_if $all_done (i32.ge_s (local.get $i) (local.get $len)))
+            (br_if $found (call $digit (call $unit (local.get $text) (local.get $len) (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $scalar)))
+        (local.set $first (local.get $i))
+        (local.set $p (i32.add (local.get $i) (i32.const 1)))
+        (block $lead_done
+          (loop $lead
+            (br_if $lead_done (i32.ge_u (local.get $p) (local.get $len)))
+            (local.set $c (i32.load16_u (i32.add (local.get $text) (i32.shl (local.get $p) (i32.const 1)))))
+            (br_if $lead_done (i32.and
+              (i32.ge_u (i32.sub (local.get $c) (i32.const 48)) (i32.const 10))
+              (i32.ge_u (i32.sub (i32.or (local.get $c) (i32.const 32)) (i32.const 97)) (i32.const 26))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $lead)))
+        ;; Separator and group, as long as both are there.
+        (block $groups_done
+          (loop $next_group
+            (local.set $c (call $unit (local.get $text) (local.get $len) (local.get $p)))
+            (local.set $q (i32.const -1))
+            (if (i32.or (i32.eq (local.get $c) (i32.const 45))
+                  (i32.or (i32.eq (local.get $c) (i32.const 46)) (i32.eq (local.get $c) (i32.const 47))))
+              (then (local.set $q (i32.add (local.get $p) (i32.const 1))))
+              (else
+                (if (call $space (local.get $c))
+                  (then
+                    (local.set $d (call $unit (local.get $text) (local.get $len) (i32.add (local.get $p) (i32.const 1))))
+                    (if (call $space (local.get $d))
+                      (then (local.set $q (i32.add (local.get $p) (i32.const 2))))
+                      (else
+                        (if (i32.or (i32.eq (local.get $d) (i32.const 40)) (i32.eq (local.get $d) (i32.const 41)))
+                          (then
+                            (local.set $q (i32.add (local.get $p) (i32.const 2)))
+                            (if (call $space (call $unit (local.get $text) (local.get $len) (local.get $q)))
+                              (then (local.set $q (i32.add (local.get $q) (i32.const 1))))))
+                          (else
+                            (if (i32.or (i32.eq (local.get $d) (i32.const 45))
+                                  (i32.or (i32.eq (local.get $d) (i32.const 46)) (i32.eq (local.get $d) (i32.const 47))))
+                              (then
+                                (if (call $space (call $unit (local.get $text) (local.get $len) (i32.add (local.get $p) (i32.const 2))))
+                                  (then (local.set $q (i32.add (local.get $p) (i32.const 3))))))
+                              (else (local.set $q (i32.add (local.get $p) (i32.const 1))))))))))
+                  (else
+                    (if (i32.or (i32.eq (local.get $c) (i32.const 40)) (i32.eq (local.get $c) (i32.const 41)))
+                      (then
+                        (local.set $q (i32.add (local.get $p) (i32.const 1)))
+                        (if (call $space (call $unit (local.get $text) (local.get $len) (local.get $q)))
+                          (then (local.set $q (i32.add (local.get $q) (i32.const 1)))))))))))
+            (br_if $groups_done (i32.lt_s (local.get $q) (i32.const 0)))
+            (local.set $g (call $group (local.get $text) (local.get $len) (local.get $q)))
+            (br_if $groups_done (i32.lt_s (local.get $g) (i32.const 0)))
+            (local.set $p (local.get $g))
+            (br $next_group)))
+        ;; A trailing letter: `12 A`, `4-b`.
+        (local.set $c (call $unit (local.get $text) (local.get $len) (local.get $p)))
+        (if (i32.and
+              (i32.or (call $space (local.get $c)) (i32.eq (local.get $c) (i32.const 45)))
+              (i32.lt_u (i32.sub (i32.or (call $unit (local.get $text) (local.get $len) (i32.add (local.get $p) (i32.const 1))) (i32.const 32))
+                (i32.const 97)) (i32.const 26)))
+          (then
+            (if (i32.eqz (call $word (call $unit (local.get $text) (local.get $len) (i32.add (local.get $p) (i32.const 2)))))
+              (then (local.set $p (i32.add (local.get $p) (i32.const 2)))))))
+        (i32.store (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 3))) (local.get $first))
+        (i32.store offset=4 (i32.add (local.get $out) (i32.shl (local.get $n) (i32.const 3))) (local.get $p))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (local.set $i (local.get $p))
+        (br $next_run)))
+    (local.get $n))
 )

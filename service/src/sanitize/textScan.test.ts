@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { compileKnownValues, searchKnown, searchSecrets } from './detect.js';
-import { MAX_SCAN_UNITS, scanKnown, SECRET_PREFIXES, secretStarts } from './textScan.js';
+import { compileKnownValues, runsByPattern, searchKnown, searchSecrets } from './detect.js';
+import { MAX_SCAN_UNITS, numberRuns, scanKnown, SECRET_PREFIXES, secretStarts } from './textScan.js';
 import type { KnownValue, Span } from './types.js';
 
 /** The WebAssembly search and the JavaScript reference on the same text; `scanned` says which answered. */
@@ -198,5 +198,65 @@ describe('secret starts in WebAssembly (textScan)', () => {
       { numRuns: 3000, seed: 11 },
     );
     expect(found).toBeGreaterThan(2000);
+  });
+});
+
+describe('number runs in WebAssembly (textScan)', () => {
+  it('finds the runs the pattern finds: separators, brackets, spaced dashes, four capitals, a trailing letter', () => {
+    const text =
+      'IBAN DE89 3704 0044 0532 0130 00, Tel. +49 (0) 30 1234-567, 06 12 34 56 78, BIC COBADEFFXXX; AB 12 34 56 C; ' +
+      '2024-03-01 um 14:30, 1.234,50 €, 12 A und 4-b, 7 ABCD, 7 ABCDé, 9 / 8, 1\u00a02\u202f3, 5  6   7, X-12345678-Z.';
+    const runs = numberRuns(text);
+    expect(runs).toEqual(runsByPattern(text));
+    expect(runs!.length).toBeGreaterThan(30);
+  });
+
+  it('leaves texts with surrogates or neighbour-dependent folding to the pattern', () => {
+    expect(numberRuns('12 𝐀 34')).toBeUndefined();
+    expect(numberRuns('ΣΑΣ 12 34')).toBeUndefined();
+    expect(numberRuns('')).toEqual([]);
+  });
+
+  it('agrees with the pattern on arbitrary texts (property)', () => {
+    const piece = fc.constantFrom(
+      ...'0123456789'.split(''),
+      '12',
+      '4711',
+      'A',
+      'Z',
+      'ABCD',
+      'DE',
+      'x',
+      'b',
+      'é',
+      'É',
+      'ß',
+      ' ',
+      '  ',
+      '\u00a0',
+      '\u202f',
+      '-',
+      '.',
+      '/',
+      '(',
+      ')',
+      '+',
+      ',',
+      ':',
+      '_',
+      '€',
+      '\n',
+    );
+    let runs = 0;
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 80 }), (pieces) => {
+        const text = pieces.join('');
+        const wasm = numberRuns(text);
+        expect(wasm).toEqual(runsByPattern(text));
+        runs += wasm!.length / 2;
+      }),
+      { numRuns: 5000, seed: 17 },
+    );
+    expect(runs).toBeGreaterThan(3000);
   });
 });

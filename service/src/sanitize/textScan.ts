@@ -8,6 +8,7 @@
  *   back to the JavaScript search. textScan.test.ts compares the two.
  * - secret starts: every position where a secret's key format or keyword may begin, by its first
  *   three characters folded (a superset: the patterns in detect.ts decide at each of them).
+ * - number runs: where detect.ts's run pattern matches, found without it.
  *
  * Both find their candidates with Teddy: per byte, three nibble-table lookups say which of eight
  * buckets of prefixes can start there, sixteen bytes at a time.
@@ -31,6 +32,7 @@ interface ScanExports {
   memory: WasmMemory;
   fold(src: number, dst: number, dst8: number, len: number): number;
   needles(units: number, table: number, count: number, tables: number): void;
+  runs(text: number, len: number, out: number): number;
   teddy(bytes: number, len: number, tables: number, out: number, cap: number): number;
   searchAll(
     folded: number,
@@ -169,6 +171,26 @@ function grow(end: number): Scanner {
 
 /** Where scratch after the held text's bytes starts (8-aligned). */
 const freeAt = (len: number): number => (SCRATCH + 5 * len + 32 + 15) & ~15;
+
+/**
+ * The number runs of `text` as (first digit, end) pairs, exactly as detect.ts's RUN pattern finds
+ * them one after the other (see `runs` in scan.wat), or undefined when the text is longer than
+ * MAX_SCAN_UNITS or has a unit the pattern reads as part of a code point or that folds with its
+ * neighbours (the caller runs the pattern then).
+ */
+export function numberRuns(text: string): number[] | undefined {
+  if (text.length === 0) return [];
+  if (!hold(text) || held!.special) return undefined;
+  const len = text.length;
+  let s = scanner!;
+  const outAt = freeAt(len);
+  const end = outAt + 8 * (len + 1);
+  if (end > s.ex.memory.buffer.byteLength) s = grow(end);
+  const n = s.ex.runs(SCRATCH, len, outAt);
+  const runs: number[] = [];
+  for (let k = 0, at = outAt >> 2; k < 2 * n; k++) runs.push(s.i32[at + k]);
+  return runs;
+}
 
 /**
  * Every position of `text` where a secret may start, ascending (see SECRET_PREFIXES), or
