@@ -352,16 +352,17 @@ const beforeOf = (ctx: RunContext): string => (ctx.before ??= ctx.text.slice(Mat
 
 /**
  * `s` is a span without letters that starts with a digit, or with `+`/`(` and a digit (the caller
- * checks that shape); `maybeDate` is false when it cannot be a date (not exactly two separators).
+ * checks that shape), with `n` digits; `maybeDate` is false when it cannot be a date (not exactly
+ * two separators). Its digits alone are only taken out once a date and a reference are ruled out.
  */
-function isPhone(s: string, digits: string, ctx: RunContext, o: DetectOptions, maybeDate: boolean): boolean {
-  const n = digits.length;
+function isPhone(s: string, n: number, ctx: RunContext, o: DetectOptions, maybeDate: boolean): boolean {
   if (!ctx.standalone || n < 6 || n > 15 || (maybeDate && DATE_SHAPE.test(s))) return false;
-  if (s[0] === '+') return validPhone(s, digits);
-  if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`, digits.slice(2));
+  if (s[0] === '+') return validPhone(s, s.replace(NON_ALNUM, ''));
+  if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`, s.replace(NON_ALNUM, '').slice(2));
   const before = wordBefore(ctx);
   const hinted = isPhoneWord(before);
   if (!hinted && isReferenceWord(before)) return false;
+  const digits = n === s.length ? s : s.replace(NON_ALNUM, '');
   const lead = s[0] === '(' ? s[1] : s[0];
   for (const c of o.countries) {
     if (lead === '0') {
@@ -448,9 +449,8 @@ function classifyChunk(text: string, a: number, b: number, k: Counts, ctx: RunCo
       (isDigitCode(first) || ((first === 43 || first === 40) && isDigitCode(text.charCodeAt(a + 1))))
     ) {
       s ??= text.slice(a, b);
-      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
       // A date (`24.02.2021`, `2025-04-24`) has exactly two separators.
-      if (isPhone(s, c, ctx, o, len - nd === 2)) return 'PHONE';
+      if (isPhone(s, nd, ctx, o, len - nd === 2)) return 'PHONE';
     }
     return null;
   }

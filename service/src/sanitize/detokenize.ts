@@ -185,10 +185,12 @@ export function createDetokenizeStream(map: TokenMap, options: DetokenizeOptions
 
 /** Token ids (`PERSON_1`) written in a text in any form detokenize would restore. */
 const TOKEN_IDS = new RegExp(TOKEN_SOURCE, 'giu');
-export function tokenIdsIn(text: string): Set<string> {
+// Weak brackets and bare ids need an underscore; other separators only count inside strong brackets.
+const MAY_HOLD_TOKEN = /_|[⟦⟧〚〛【】]|\[\[|\]\]|\{\{|\}\}|<<|>>/;
+const NO_IDS: ReadonlySet<string> = new Set();
+export function tokenIdsIn(text: string): ReadonlySet<string> {
+  if (!MAY_HOLD_TOKEN.test(text)) return NO_IDS;
   const ids = new Set<string>();
-  // Weak brackets and bare ids need an underscore; other separators only count inside strong brackets.
-  if (!/_|[⟦⟧〚〛【】]|\[\[|\]\]|\{\{|\}\}|<<|>>/.test(text)) return ids;
   // Synchronous, so one shared global regex serves every call.
   const re = TOKEN_IDS;
   re.lastIndex = 0;

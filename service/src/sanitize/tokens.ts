@@ -22,18 +22,20 @@ export class TokenAllocator {
   /** id → value. */
   private readonly map = new Map<string, string>();
   private readonly counters = new Map<string, number>();
-  private readonly reserved = new Set<string>();
+  /** Made on first use: most texts hold no token-like text. */
+  private reserved: Set<string> | undefined;
 
   constructor(private readonly hmac?: TokenHmac) {}
 
   /** Ids that already occur in the input as text: never allocated, so restoring cannot touch them. */
   reserve(ids: ReadonlySet<string>): void {
     if (ids.size === 0) return;
+    this.reserved ??= new Set();
     for (const id of ids) this.reserved.add(id);
   }
 
   private taken(id: string): boolean {
-    return this.map.has(id) || (this.reserved.size > 0 && this.reserved.has(id));
+    return this.map.has(id) || (this.reserved !== undefined && this.reserved.has(id));
   }
 
   /** The token id of a value of a type, allocating one if needed. */
