@@ -59,16 +59,16 @@ export function fold(s: string): string {
 function slowFold(s: string): string {
   const out = new Uint16Array(s.length);
   for (let i = 0; i < s.length; i++) {
+    // As the fast path does it, unit by unit: lower-cased (where that keeps one unit), then a Latin letter with marks through the table.
     const c = s.charCodeAt(i);
-    if ((c >= 0xc0 && c <= 0x24f) || (c >= 0x1e00 && c <= 0x1eff)) {
-      let f = TABLE[c];
-      if (f < 0) f = TABLE[c] = foldUnit(c);
-      out[i] = f;
-    } else {
-      // The same as the fast path: plain lower-casing where it keeps the length.
-      const l = String.fromCharCode(c).toLowerCase();
-      out[i] = l.length === 1 ? l.charCodeAt(0) : c;
+    const l = String.fromCharCode(c).toLowerCase();
+    let u = l.length === 1 ? l.charCodeAt(0) : c;
+    if ((u >= 0xc0 && u <= 0x24f) || (u >= 0x1e00 && u <= 0x1eff)) {
+      let f = TABLE[u];
+      if (f < 0) f = TABLE[u] = foldUnit(u);
+      u = f;
     }
+    out[i] = u;
   }
   return UTF16.decode(out);
 }
