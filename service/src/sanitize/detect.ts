@@ -706,19 +706,39 @@ export interface Needle {
 }
 
 const PART_SEP = /[\s,;/]+/;
-const PART_SEP_ANY = /[\s,;/]/;
 const EDGE_PUNCT = /^[.'’-]+|[.'’-]+$/g;
 
-export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
-  if (values.length === 0) return [];
-  // Needles in insertion order. A record has a handful: a linear look-up answers "seen already?"
-  // until there are many, then a map does.
-  const needles: Needle[] = [];
-  let seen: Map<string, Needle> | undefined;
-  const addFolded = (folded: string, type: EntityType, drop: boolean): void => {
+/** Whitespace as `\s` has it, and the separators of a name's parts: `,` `;` `/`. */
+function isPartSep(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13) || c === 44 || c === 59 || c === 47;
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+/** Punctuation trimmed off a name part's edges: `.` `'` `’` `-`. */
+const isEdgePunct = (c: number): boolean => c === 46 || c === 39 || c === 0x2019 || c === 45;
+
+/**
+ * The needles of a record's values, in insertion order. A record has a handful: a linear look-up
+ * answers "seen already?" until there are many, then a map does.
+ */
+class NeedleSet {
+  readonly needles: Needle[] = [];
+  private seen: Map<string, Needle> | undefined;
+
+  add(folded: string, type: EntityType, drop: boolean): void {
     if (folded.length < 2) return;
+    const needles = this.needles;
     let prev: Needle | undefined;
-    if (seen) prev = seen.get(folded);
+    if (this.seen) prev = this.seen.get(folded);
     else {
       for (let i = 0; i < needles.length; i++) {
         if (needles[i].folded === folded) {
@@ -731,34 +751,53 @@ export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
     else {
       const nd = { folded, type, drop };
       needles.push(nd);
-      if (seen) seen.set(folded, nd);
-      else if (needles.length >= 16) seen = new Map(needles.map((x) => [x.folded, x]));
+      if (this.seen) this.seen.set(folded, nd);
+      else if (needles.length >= 16) this.seen = new Map(needles.map((x) => [x.folded, x]));
     }
-  };
-  const addPart = (raw: string, type: EntityType, drop: boolean): void => {
-    const f = raw.includes('.') || raw.includes("'") || raw.includes('’') || raw.includes('-') ? raw.replace(EDGE_PUNCT, '') : raw;
-    if (f.length < 2 || PARTICLES.has(f) || (f.length === 2 && SHORT_WORDS.has(f))) return;
-    addFolded(f, type, drop);
-    // Double-barrelled names: each half too.
-    if (f.includes('-')) for (const half of f.split('-')) if (half.length >= 3) addFolded(half, type, drop);
-  };
-  const addSpelling = (folded: string, type: EntityType, drop: boolean): void => {
-    addFolded(folded, type, drop);
+  }
+
+  /** A value, and for a person each part of it (folding keeps lengths, so the folded value splits like the original). */
+  addSpelling(folded: string, type: EntityType, drop: boolean): void {
+    this.add(folded, type, drop);
     if (type !== 'PERSON') return;
-    // Name parts (folding keeps lengths, so the folded value splits like the original); one word is its own part.
-    if (!PART_SEP_ANY.test(folded)) addPart(folded, type, drop);
-    else for (const raw of folded.split(PART_SEP)) addPart(raw, type, drop);
-  };
+    let sep = false;
+    let punct = false;
+    for (let i = 0; i < folded.length; i++) {
+      const c = folded.charCodeAt(i);
+      if (isPartSep(c)) sep = true;
+      else if (isEdgePunct(c)) punct = true;
+    }
+    // One word without punctuation is its own only part, added above.
+    if (!sep && !punct) return;
+    if (!sep) this.addPart(folded, type, drop);
+    else for (const raw of folded.split(PART_SEP)) this.addPart(raw, type, drop);
+  }
+
+  private addPart(raw: string, type: EntityType, drop: boolean): void {
+    let punct = false;
+    for (let i = 0; i < raw.length && !punct; i++) punct = isEdgePunct(raw.charCodeAt(i));
+    const f = punct ? raw.replace(EDGE_PUNCT, '') : raw;
+    if (f.length < 2 || PARTICLES.has(f) || (f.length === 2 && SHORT_WORDS.has(f))) return;
+    this.add(f, type, drop);
+    // Double-barrelled names: each half too.
+    if (punct && f.includes('-')) for (const half of f.split('-')) if (half.length >= 3) this.add(half, type, drop);
+  }
+}
+
+export function compileKnownValues(values: readonly KnownValue[]): Needle[] {
+  if (values.length === 0) return [];
+  const set = new NeedleSet();
   for (const kv of values) {
     if (typeof kv.value !== 'string') continue;
     const v = kv.value.trim();
     if (v.length < 2) continue;
     const type = kv.type ?? 'VALUE';
     const drop = kv.handling === 'drop';
-    addSpelling(fold(v), type, drop);
+    set.addSpelling(fold(v), type, drop);
     // ß is written ss as often as not: search both spellings.
-    if (v.includes('ß')) addSpelling(fold(v.replace(/ß/g, 'ss')), type, drop);
+    if (v.includes('ß')) set.addSpelling(fold(v.replace(/ß/g, 'ss')), type, drop);
   }
+  const needles = set.needles;
   // Longest first: a full name wins over its parts at the same offset (both sorts are stable).
   if (needles.length > 64) return needles.sort((x, y) => y.folded.length - x.folded.length);
   for (let i = 1; i < needles.length; i++) {
