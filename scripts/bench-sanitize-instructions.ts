@@ -1,0 +1,83 @@
+// `npm run bench:sanitize:instructions [-- <records>]`: machine instructions per note for Sovra's
+// sanitizer on the benchmark's two corpora, counted by valgrind (cachegrind, no cache simulation)
+// under `node --predictable` (no concurrent compiler or GC threads). Unlike time on a shared
+// machine, the count hardly moves between runs (about ±1% here), so it tells whether a change to
+// the sanitizer made it cheaper. It counts instructions, not cache misses or stalls: time is still
+// what `npm run bench:sanitize` measures. Each count is the difference between a run of 9 passes
+// and one of 3 over the corpus, so start-up, compilation and warm-up cancel out.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { CORPORA, sovraTools } from '../test/bench/sanitizeBench.js';
+import type { SanitizeModule } from '../test/bench/sanitizeBench.js';
+import { generateCorpus } from '../test/bench/sanitizeCorpus.js';
+
+const records = Number(process.argv[2] ?? 1000);
+if (!Number.isInteger(records) || records < 100) {
+  process.stderr.write('usage: npm run bench:sanitize:instructions [-- <records, at least 100>]\n');
+  process.exit(2);
+}
+
+const child = process.env.SOVRA_ICOUNT_RUN;
+if (child) {
+  // One run: corpus, tool and passes; the count is valgrind's.
+  const [ci, ti, passes] = child.split(':').map(Number);
+  const mod = (await import(pathToFileURL(process.env.SOVRA_BENCH_MODULE!).href)) as SanitizeModule;
+  const c = CORPORA[ci];
+  const corpus = generateCorpus(records, c.seed, c.piiShare);
+  const tool = sovraTools(mod)[ti];
+  for (let p = 0; p < passes; p++) for (const rec of corpus) tool.run(rec);
+} else {
+  if (spawnSync('valgrind', ['--version']).status !== 0) {
+    process.stderr.write('valgrind is not installed: apt-get install valgrind (Debian), then run this again.\n');
+    process.exit(2);
+  }
+  const dir = mkdtempSync(join(process.cwd(), 'node_modules/.sovra-icount-'));
+  try {
+    const outfile = join(dir, 'sanitize.mjs');
+    await build({
+      entryPoints: ['service/src/sanitize/index.ts'],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile,
+      logLevel: 'error',
+    });
+    const script = fileURLToPath(import.meta.url);
+    const count = (ci: number, ti: number, passes: number): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--predictable'];
+        const p = spawn('valgrind', [...args, ...process.execArgv, script, String(records)], {
+          env: { ...process.env, SOVRA_ICOUNT_RUN: `${ci}:${ti}:${passes}`, SOVRA_BENCH_MODULE: outfile },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        p.on('close', (code) => {
+          const m = /I\s+refs:\s+([\d,]+)/.exec(err);
+          if (code !== 0 || !m) reject(new Error(`valgrind run ${ci}:${ti}:${passes} failed (exit ${code}):\n${err.slice(-2000)}`));
+          else resolve(Number(m[1].replace(/,/g, '')));
+        });
+      });
+    const tools = sovraTools().map((t) => t.name);
+    process.stdout.write(`node ${process.version}; ${records} notes per corpus; instructions per note (passes 4-9)\n\n`);
+    for (let ci = 0; ci < CORPORA.length; ci++) {
+      const c = CORPORA[ci];
+      const bytes = generateCorpus(records, c.seed, c.piiShare).reduce((n, r) => n + Buffer.byteLength(r.text), 0);
+      for (let ti = 0; ti < tools.length; ti++) {
+        // Two at a time: the count does not depend on what else runs.
+        const [three, nine] = await Promise.all([count(ci, ti, 3), count(ci, ti, 9)]);
+        const perNote = (nine - three) / (6 * records);
+        process.stdout.write(
+          `${c.title.padEnd(26)} ${tools[ti].padEnd(40)} ${Math.round(perNote).toString().padStart(8)} per note  ${(perNote / (bytes / records)).toFixed(1).padStart(6)} per byte\n`,
+        );
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
