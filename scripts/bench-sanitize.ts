@@ -4,11 +4,9 @@
 // esbuild first (dependencies stay external) instead of running through tsx's transform wrappers.
 // Each tool runs in a child process of its own (this script, with SOVRA_BENCH_RUN=<corpus>:<tool>).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { main, runOne } from '../test/bench/sanitizeBench.js';
+import { withSanitizeBundle } from './sanitizeBundle.js';
 import type { SanitizeModule, ToolResult } from '../test/bench/sanitizeBench.js';
 
 const n = Number(process.argv[2] ?? 4000);
@@ -23,19 +21,7 @@ if (child) {
   const mod = (await import(pathToFileURL(process.env.SOVRA_BENCH_MODULE!).href)) as SanitizeModule;
   process.stdout.write(JSON.stringify(await runOne(ci, ti, n, mod)));
 } else {
-  const dir = mkdtempSync(join(process.cwd(), 'node_modules/.sovra-bench-'));
-  try {
-    const outfile = join(dir, 'sanitize.mjs');
-    await build({
-      entryPoints: ['service/src/sanitize/index.ts'],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile,
-      logLevel: 'error',
-    });
+  await withSanitizeBundle(async (outfile) => {
     const script = fileURLToPath(import.meta.url);
     await main(n, (ci, ti) => {
       const r = spawnSync(process.execPath, [...process.execArgv, script, String(n)], {
@@ -47,7 +33,5 @@ if (child) {
       if (r.status !== 0) throw new Error(`benchmark child ${ci}:${ti} exited with ${r.status ?? r.signal}`);
       return JSON.parse(r.stdout) as ToolResult;
     });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }

@@ -10,8 +10,8 @@
  *   three characters folded (a superset: the patterns in detect.ts decide at each of them).
  * - number runs: where detect.ts's run pattern matches, found without it.
  *
- * Both find their candidates with Teddy: per byte, three nibble-table lookups say which of eight
- * buckets of prefixes can start there, sixteen bytes at a time.
+ * Known values and secret starts find their candidates with Teddy: per byte, three nibble-table
+ * lookups say which of eight buckets of prefixes can start there, sixteen bytes at a time.
  */
 import { fold, isWordCode } from './fold.js';
 import { SCAN_WASM_BASE64 } from './scanWasm.js';
@@ -62,7 +62,10 @@ const SECRET_TABLES = 262144;
 const SCRATCH = SECRET_TABLES + 128;
 /** Teddy's tables: for each of three positions, a bucket mask by low and by high nibble; then 16 bytes of scratch. */
 const TEDDY_BYTES = 112;
-/** Longer texts take the JavaScript search, so the module's memory stays small (about 12 bytes per unit, up to 12 MiB). */
+/**
+ * Longer texts take the JavaScript path, so the module's memory stays small: text, fold and bytes
+ * (5 bytes per unit) and candidate and result pairs (16), up to about 21 MiB.
+ */
 export const MAX_SCAN_UNITS = 1 << 20;
 const PAGE = 65536;
 
@@ -99,20 +102,15 @@ function load(): Scanner {
 }
 
 /**
- * Teddy's tables for up to eight buckets, each a set of folded characters per position (a bucket
- * with fewer positions accepts anything after them): bucket bit b of position k's tables says
- * that bucket b accepts a byte there by its low and by its high nibble.
+ * Teddy's tables for up to eight buckets, each a set of folded characters for each of three
+ * positions: bucket bit b of position k's tables says that bucket b accepts a byte there by its
+ * low and by its high nibble.
  */
-export function teddyTables(buckets: readonly (readonly string[])[]): Uint8Array {
+function teddyTables(buckets: readonly (readonly [string, string, string])[]): Uint8Array {
   const t = new Uint8Array(TEDDY_BYTES);
   buckets.forEach((positions, b) => {
     for (let k = 0; k < 3; k++) {
-      const chars = positions[k];
-      if (chars === undefined) {
-        for (let x = 0; x < 32; x++) t[32 * k + x] |= 1 << b;
-        continue;
-      }
-      for (const ch of chars) {
+      for (const ch of positions[k]) {
         const c = Math.min(ch.charCodeAt(0), 255);
         t[32 * k + (c & 15)] |= 1 << b;
         t[32 * k + 16 + (c >> 4)] |= 1 << b;
@@ -134,7 +132,7 @@ export const SECRET_PREFIXES = [
   ...['pas', 'pwd', 'pin', 'ken', 'key', 'mot', 'mdp', 'api', 'acc', 'sch', 'cle', 'cli', 'sec', 'tok'],
   ...['sk-', 'sk_', 'pk_', 'rk_', 'kk_', 'aki', 'asi', 'aiz', 'ghp', 'gho', 'ghu', 'ghs', 'ghr', 'git', 'xox', 'eyj', '---'],
 ] as const;
-const SECRET_BUCKETS: readonly (readonly string[])[] = [
+const SECRET_BUCKETS: readonly (readonly [string, string, string])[] = [
   ['p', 'aw', 'sd'],
   ['sc', 'cl', 'hei'],
   ['prk', 'ik', 'n_'],
