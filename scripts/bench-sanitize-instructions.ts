@@ -1,8 +1,9 @@
 // `npm run bench:sanitize:instructions [-- <records>]`: machine instructions per note for Sovra's
 // sanitizer on the benchmark's two corpora, counted by valgrind (cachegrind, no cache simulation)
 // under `node --predictable` (no concurrent compiler or GC threads). Unlike time on a shared
-// machine, the count hardly moves between runs (about ±1% here), so it tells whether a change to
-// the sanitizer made it cheaper. It counts instructions, not cache misses or stalls: time is still
+// machine, the count moves little between runs (1-2% on CRM notes, up to 6% on dense ones), so it
+// tells whether a change to the sanitizer made it cheaper. It counts instructions, not cache misses
+// or stalls: time is still
 // what `npm run bench:sanitize` measures. Each count is the difference between a run of 9 passes
 // and one of 3 over the corpus, so start-up, compilation and warm-up cancel out.
 import { spawn, spawnSync } from 'node:child_process';

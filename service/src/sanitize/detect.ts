@@ -8,7 +8,7 @@
 import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import { isBsn, isCodiceFiscale, isDni, isIban, isIpv4, isIpv6, isNie, isNino, isNir, isPaymentCard, isSsn, isSteuerId } from './checks.js';
-import { fold, isWordAt } from './fold.js';
+import { fold, isWordAt, isWordCode } from './fold.js';
 import { numberRuns, scanKnown, secretStarts } from './textScan.js';
 import { isValidPhoneNumber } from './phone.js';
 import type { DetectorType, EntityType, KnownValue, Span } from './types.js';
@@ -535,7 +535,8 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
     let j = start;
     while (j > 0 && start - j < 8 && isAsciiLetter(text.charCodeAt(j - 1))) j--;
     // Inside a longer word or identifier (`Kundennummer123`, `file_2024`): that first chunk is not a value of its own.
-    const glued = j > 0 && (isWordAt(text, j - 1) || text[j - 1] === '_' || text[j - 1] === '@');
+    const before = j > 0 ? text.charCodeAt(j - 1) : -1;
+    const glued = j > 0 && (isWordCode(before) || before === 95 || before === 64);
     if (glued) j = start;
     start = j;
     // A spaced NINO prefix: `AB 12 34 56 C`.
@@ -543,7 +544,7 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
       !glued &&
       j === first &&
       j >= 3 &&
-      text[j - 1] === ' ' &&
+      before === 32 &&
       isAsciiUpper(text.charCodeAt(j - 2)) &&
       isAsciiUpper(text.charCodeAt(j - 3)) &&
       !isWordAt(text, j - 4)
@@ -551,8 +552,8 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
       start = j - 3;
     if (glued) {
       // nothing in front belongs to it
-    } else if (start > 0 && (text[start - 1] === '+' || text[start - 1] === '(')) start--;
-    else if (start > 1 && text[start - 1] === ' ' && text[start - 2] === '+') start -= 2;
+    } else if (start > 0 && (text.charCodeAt(start - 1) === 43 || text.charCodeAt(start - 1) === 40)) start--;
+    else if (start > 1 && text.charCodeAt(start - 1) === 32 && text.charCodeAt(start - 2) === 43) start -= 2;
 
     // Chunks: split at spaces; sequences of chunks are the candidates. Counted on the way.
     // Scratch arrays are written by index and never shrunk (setting an array's length is slow).
@@ -617,9 +618,9 @@ function detectRuns(text: string, out: Span[], o: DetectOptions): void {
         let b = ends[k];
         if (b - a > 60) continue;
         // A chunk may carry a separator from the run's edge: `(0)30` keeps its bracket, `…78)` drops it.
-        while (b > a && (text[b - 1] === '(' || (text[b - 1] === ')' && !hasCharIn(text, 40, a, b)))) b--;
-        while (a < b && text[a] === ')') a++;
-        if (text[a] === '(' && !hasCharIn(text, 41, a, b)) a++;
+        while (b > a && (text.charCodeAt(b - 1) === 40 || (text.charCodeAt(b - 1) === 41 && !hasCharIn(text, 40, a, b)))) b--;
+        while (a < b && text.charCodeAt(a) === 41) a++;
+        if (text.charCodeAt(a) === 40 && !hasCharIn(text, 41, a, b)) a++;
         ctx.runStart = a;
         ctx.before = undefined;
         ctx.word = undefined;
