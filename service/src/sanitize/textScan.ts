@@ -151,23 +151,23 @@ function hold(text: string): boolean {
   if (held !== undefined && held.text === text) return true;
   const len = text.length;
   if (len > MAX_SCAN_UNITS) return false;
-  let s = load();
   // Text, folded text, bytes and 32 zero bytes; then room for a search's tables and results.
-  const end = SCRATCH + 5 * len + 64;
-  if (end > s.ex.memory.buffer.byteLength) s = grow(end);
+  const s = room(SCRATCH + 5 * len + 64);
   s.bytes.write(text, SCRATCH, 'utf16le');
   const special = s.ex.fold(SCRATCH, SCRATCH + 2 * len, SCRATCH + 4 * len, len) !== 0;
   held = { text, len, special };
   return true;
 }
 
-function grow(end: number): Scanner {
-  const s = scanner!;
+/** The module with its memory grown to at least `end` bytes (growing renews the views). */
+function room(end: number): Scanner {
+  const s = load();
+  if (end <= s.ex.memory.buffer.byteLength) return s;
   s.ex.memory.grow(Math.ceil((end - s.ex.memory.buffer.byteLength) / PAGE));
   return (scanner = views(s.ex));
 }
 
-/** Where scratch after the held text's bytes starts (8-aligned). */
+/** Where scratch after the held text's bytes starts (16-aligned). */
 const freeAt = (len: number): number => (SCRATCH + 5 * len + 32 + 15) & ~15;
 
 /**
@@ -180,10 +180,8 @@ export function numberRuns(text: string): number[] | undefined {
   if (text.length === 0) return [];
   if (!hold(text) || held!.special) return undefined;
   const len = text.length;
-  let s = scanner!;
   const outAt = freeAt(len);
-  const end = outAt + 8 * (len + 1);
-  if (end > s.ex.memory.buffer.byteLength) s = grow(end);
+  const s = room(outAt + 8 * (len + 1));
   const n = s.ex.runs(SCRATCH, len, outAt);
   const runs: number[] = [];
   for (let k = 0, at = outAt >> 2; k < 2 * n; k++) runs.push(s.i32[at + k]);
@@ -198,10 +196,8 @@ export function secretStarts(text: string): number[] | undefined {
   if (text.length === 0) return [];
   if (!hold(text)) return undefined;
   const len = text.length;
-  let s = scanner!;
   const candAt = freeAt(len);
-  const end = candAt + 8 * (len + 1);
-  if (end > s.ex.memory.buffer.byteLength) s = grow(end);
+  const s = room(candAt + 8 * (len + 1));
   const n = s.ex.teddy(SCRATCH + 4 * len, len, SECRET_TABLES, candAt, len + 1);
   const starts: number[] = [];
   for (let p = 0, at = candAt >> 2; p < n; p++, at += 2) starts.push(s.i32[at]);
@@ -218,7 +214,6 @@ export function scanKnown(text: string, needles: readonly FoldedNeedle[], out: S
   const len = text.length;
   if (len === 0 || needles.length === 0) return true;
   if (!hold(text) || held!.special) return false;
-  let s = scanner!;
   let units = 0;
   for (const nd of needles) units += nd.folded.length;
   const tedAt = freeAt(len);
@@ -227,8 +222,7 @@ export function scanKnown(text: string, needles: readonly FoldedNeedle[], out: S
   const candAt = (unitsAt + 2 * units + 7) & ~7;
   const cap = len + 1;
   const outAt = candAt + 8 * cap;
-  const end = outAt + 8 * cap;
-  if (end > s.ex.memory.buffer.byteLength) s = grow(end);
+  const s = room(outAt + 8 * cap);
   // The needles' units one after the other; their lengths; the module completes the rows (offset,
   // length, word start, word end) and Teddy's tables (needle k in bucket k mod 8).
   const t = s.i32;
