@@ -176,6 +176,8 @@ const RUN = new RegExp(
 const RUN_AT = new RegExp(RUN.source, 'yu');
 const NON_DIGITS = /[^0-9]*/y;
 const NON_ALNUM = /[^A-Za-z0-9]/g;
+/** The letters and digits of a span that has `n` of them (itself when that is all it has). */
+const alnumOf = (s: string, n: number): string => (n === s.length ? s : s.replace(NON_ALNUM, ''));
 const DATE_SHAPE = /^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2})$/;
 const CARD_SHAPE = /^\d[\d -]*$/;
 const SSN_SHAPE = /^\d{3}([- ])\d{2}\1\d{4}$/;
@@ -357,12 +359,12 @@ const beforeOf = (ctx: RunContext): string => (ctx.before ??= ctx.text.slice(Mat
  */
 function isPhone(s: string, n: number, ctx: RunContext, o: DetectOptions, maybeDate: boolean): boolean {
   if (!ctx.standalone || n < 6 || n > 15 || (maybeDate && DATE_SHAPE.test(s))) return false;
-  if (s[0] === '+') return validPhone(s, s.replace(NON_ALNUM, ''));
-  if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`, s.replace(NON_ALNUM, '').slice(2));
+  if (s[0] === '+') return validPhone(s, alnumOf(s, n));
+  if (s[0] === '0' && s[1] === '0' && s[2] !== '0') return validPhone(`+${s.slice(2)}`, alnumOf(s, n).slice(2));
   const before = wordBefore(ctx);
   const hinted = isPhoneWord(before);
   if (!hinted && isReferenceWord(before)) return false;
-  const digits = n === s.length ? s : s.replace(NON_ALNUM, '');
+  const digits = alnumOf(s, n);
   const lead = s[0] === '(' ? s[1] : s[0];
   for (const c of o.countries) {
     if (lead === '0') {
@@ -414,22 +416,22 @@ function classifyChunk(text: string, a: number, b: number, k: Counts, ctx: RunCo
       return 'IP';
     if (n >= 12 && en.has('CARD') && isDigitCode(first) && nd + k.spaces + k.dashes === len) {
       s ??= text.slice(a, b);
-      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      c ??= alnumOf(s, nd);
       if (CARD_SHAPE.test(s) && isPaymentCard(c)) return 'CARD';
     }
     if (n === 15 && en.has('NIR')) {
       s ??= text.slice(a, b);
-      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      c ??= alnumOf(s, nd);
       if (isNir(c)) return 'NIR';
     }
     if (n === 11 && en.has('STEUERID')) {
       s ??= text.slice(a, b);
-      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      c ??= alnumOf(s, nd);
       if (isSteuerId(c)) return 'STEUERID';
     }
     if (n === 9) {
       s ??= text.slice(a, b);
-      c ??= nd === len ? s : s.replace(NON_ALNUM, '');
+      c ??= alnumOf(s, nd);
       if (en.has('SSN') && isSsn(c) && (SSN_SHAPE.test(s) || (ctx.standalone && SSN_BEFORE.test(beforeOf(ctx))))) return 'SSN';
       if (
         en.has('BSN') &&
@@ -457,7 +459,7 @@ function classifyChunk(text: string, a: number, b: number, k: Counts, ctx: RunCo
   // With letters: IBAN 15–34, DNI/NIE/NINO 9, codice fiscale 16, Corsican NIR 15.
   if (!(n >= 15 || n === 9)) return null;
   const s = text.slice(a, b);
-  const c = (nd + nl === len ? s : s.replace(NON_ALNUM, '')).toUpperCase();
+  const c = alnumOf(s, nd + nl).toUpperCase();
   if (
     n >= 15 &&
     en.has('IBAN') &&
