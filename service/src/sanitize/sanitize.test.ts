@@ -189,6 +189,13 @@ describe('known values', () => {
     expect(entityTypeForField('MailingStreet')).toBe('ADDRESS');
     expect(entityTypeForField('AccountName')).toBe('ORG');
     expect(entityTypeForField('Amount')).toBe('VALUE');
+    // The data type decides too, and a name memoised under one data type does not answer for another.
+    expect(entityTypeForField('Contact__c', 'email')).toBe('EMAIL');
+    expect(entityTypeForField('Contact__c', 'phone')).toBe('PHONE');
+    expect(entityTypeForField('Contact__c')).toBe('VALUE');
+    expect(entityTypeForField('Contact__c', null)).toBe('VALUE');
+    expect(entityTypeForField('Contact__c', 'email')).toBe('EMAIL');
+    for (let i = 0; i < 3000; i++) expect(entityTypeForField(`F${i}__c`, i % 2 ? 'phone' : undefined)).toBe(i % 2 ? 'PHONE' : 'VALUE');
   });
 });
 

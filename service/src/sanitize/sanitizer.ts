@@ -186,17 +186,23 @@ class Session implements SanitizeSession {
 
 /** The token type a field's values get, from its name and type (for known-value matching). */
 export function entityTypeForField(field: string, dataType?: string | null): EntityType {
-  const key = `${field}\u0000${dataType ?? ''}`;
-  let type = FIELD_TYPES.get(key);
+  // Memoised per data type, then per field name (no key is built per call: names repeat across records).
+  const dt = dataType ?? '';
+  let byField = FIELD_TYPES.get(dt);
+  if (byField === undefined) {
+    // Bounded, like the names per type below.
+    if (FIELD_TYPES.size >= 64) FIELD_TYPES.clear();
+    FIELD_TYPES.set(dt, (byField = new Map()));
+  }
+  let type = byField.get(field);
   if (type === undefined) {
     type = typeForField(field, dataType);
-    // Field names repeat across records; the memo stays small (bounded).
-    if (FIELD_TYPES.size >= 1024) FIELD_TYPES.clear();
-    FIELD_TYPES.set(key, type);
+    if (byField.size >= 1024) byField.clear();
+    byField.set(field, type);
   }
   return type;
 }
-const FIELD_TYPES = new Map<string, EntityType>();
+const FIELD_TYPES = new Map<string, Map<string, EntityType>>();
 
 function typeForField(field: string, dataType?: string | null): EntityType {
   const t = (dataType ?? '').toLowerCase();
