@@ -123,7 +123,8 @@ function teddyTables(buckets: readonly (readonly [string, string, string])[]): U
 /**
  * Where detect.ts's secret patterns can start, by their first three characters folded (keywords
  * case-insensitive, key formats as well: a superset). Eight buckets, each a set of characters per
- * position; Teddy's nibble tables accept a little more than that, which only costs a pattern test.
+ * position. Teddy's nibble tables accept more than the buckets, and the buckets more than the
+ * prefixes, so each candidate's three folded bytes are then looked up among the prefixes.
  */
 export const SECRET_PREFIXES = [
   // Keywords: password, passwort, passwd, passcode, pwd, pin, kennwort, key, mot de passe, mdp, api key,
@@ -132,6 +133,8 @@ export const SECRET_PREFIXES = [
   ...['pas', 'pwd', 'pin', 'ken', 'key', 'mot', 'mdp', 'api', 'acc', 'sch', 'cle', 'cli', 'sec', 'tok'],
   ...['sk-', 'sk_', 'pk_', 'rk_', 'kk_', 'aki', 'asi', 'aiz', 'ghp', 'gho', 'ghu', 'ghs', 'ghr', 'git', 'xox', 'eyj', '---'],
 ] as const;
+/** Each prefix's three bytes as one number. */
+const SECRET_PREFIX_CODES = new Set<number>(SECRET_PREFIXES.map((p) => (p.charCodeAt(0) << 16) | (p.charCodeAt(1) << 8) | p.charCodeAt(2)));
 const SECRET_BUCKETS: readonly (readonly [string, string, string])[] = [
   ['p', 'aw', 'sd'],
   ['sc', 'cl', 'hei'],
@@ -198,9 +201,16 @@ export function secretStarts(text: string): number[] | undefined {
   const len = text.length;
   const candAt = freeAt(len);
   const s = room(candAt + 8 * (len + 1));
-  const n = s.ex.teddy(SCRATCH + 4 * len, len, SECRET_TABLES, candAt, len + 1);
+  const bytesAt = SCRATCH + 4 * len;
+  const n = s.ex.teddy(bytesAt, len, SECRET_TABLES, candAt, len + 1);
   const starts: number[] = [];
-  for (let p = 0, at = candAt >> 2; p < n; p++, at += 2) starts.push(s.i32[at]);
+  const b = s.bytes;
+  // Teddy's buckets accept more than the prefixes (`eit`, `uis`: most of its candidates in prose); the
+  // three folded bytes decide (the 32 zero bytes after the text cover a candidate at its end).
+  for (let k = 0, at = candAt >> 2; k < n; k++, at += 2) {
+    const p = s.i32[at];
+    if (SECRET_PREFIX_CODES.has((b[bytesAt + p] << 16) | (b[bytesAt + p + 1] << 8) | b[bytesAt + p + 2])) starts.push(p);
+  }
   return starts;
 }
 
