@@ -16,16 +16,27 @@ export const tokenText = (id: string): string => `⟦${id}⟧`;
 /** A keyed HMAC over a string (the keys stage provides it per tenant). Any encoding of the digest. */
 export type TokenHmac = (data: string) => string;
 
+/**
+ * A request's tokens. A request has a handful, so they are kept in arrays and found by a linear
+ * look-up (no map per session, no hashing per value) until there are many, then through maps.
+ */
 export class TokenAllocator {
-  /** Per type: value → id. */
-  private readonly byValue = new Map<string, Map<string, string>>();
-  /** id → value. */
-  private readonly map = new Map<string, string>();
-  private readonly counters = new Map<string, number>();
+  /** Allocated tokens in order: type, value and id of each. */
+  private readonly types: EntityType[] = [];
+  private readonly values: string[] = [];
+  private readonly ids: string[] = [];
+  /** Per type: value → index, made once there are MANY tokens. */
+  private byValue: Map<EntityType, Map<string, number>> | undefined;
+  /** Per type: the last number given. */
+  private counters: Partial<Record<EntityType, number>> | undefined;
   /** Made on first use: most texts hold no token-like text. */
   private reserved: Set<string> | undefined;
+  /** Every id given, kept only with an HMAC (its truncated codes can collide; counters cannot). */
+  private readonly given: Set<string> | undefined;
 
-  constructor(private readonly hmac?: TokenHmac) {}
+  constructor(private readonly hmac?: TokenHmac) {
+    if (hmac) this.given = new Set();
+  }
 
   /** Ids that already occur in the input as text: never allocated, so restoring cannot touch them. */
   reserve(ids: ReadonlySet<string>): void {
@@ -35,15 +46,20 @@ export class TokenAllocator {
   }
 
   private taken(id: string): boolean {
-    return this.map.has(id) || (this.reserved !== undefined && this.reserved.has(id));
+    return (this.reserved !== undefined && this.reserved.has(id)) || (this.given !== undefined && this.given.has(id));
+  }
+
+  private find(type: EntityType, value: string): number {
+    if (this.byValue) return this.byValue.get(type)?.get(value) ?? -1;
+    const { types, values } = this;
+    for (let i = 0; i < values.length; i++) if (values[i] === value && types[i] === type) return i;
+    return -1;
   }
 
   /** The token id of a value of a type, allocating one if needed. */
   idFor(type: EntityType, value: string): string {
-    let perType = this.byValue.get(type);
-    if (!perType) this.byValue.set(type, (perType = new Map()));
-    const known = perType.get(value);
-    if (known) return known;
+    const known = this.find(type, value);
+    if (known >= 0) return this.ids[known];
     let id: string | undefined;
     if (this.hmac) {
       const code = String(this.hmac(`${type}\u0000${value}`))
@@ -60,19 +76,41 @@ export class TokenAllocator {
       if (this.taken(id)) id = undefined;
     }
     if (!id) {
-      let n = this.counters.get(type) ?? 0;
+      const counters = (this.counters ??= {});
+      let n = counters[type] ?? 0;
       do id = `${type}_${++n}`;
       while (this.taken(id));
-      this.counters.set(type, n);
+      counters[type] = n;
     }
-    perType.set(value, id);
-    this.map.set(id, value);
+    this.add(type, value, id);
     return id;
+  }
+
+  private add(type: EntityType, value: string, id: string): void {
+    const k = this.values.length;
+    this.types.push(type);
+    this.values.push(value);
+    this.ids.push(id);
+    this.given?.add(id);
+    if (this.byValue) indexOf(this.byValue, type).set(value, k);
+    else if (k + 1 >= MANY) {
+      this.byValue = new Map();
+      for (let i = 0; i <= k; i++) indexOf(this.byValue, this.types[i]).set(this.values[i], i);
+    }
   }
 
   snapshot(): TokenMap {
     const o: Record<string, string> = {};
-    for (const [k, v] of this.map) o[k] = v;
+    for (let i = 0; i < this.ids.length; i++) o[this.ids[i]] = this.values[i];
     return Object.freeze(o);
   }
+}
+
+/** From this many tokens on, look-ups go through maps. */
+const MANY = 16;
+
+function indexOf(byValue: Map<EntityType, Map<string, number>>, type: EntityType): Map<string, number> {
+  let m = byValue.get(type);
+  if (!m) byValue.set(type, (m = new Map()));
+  return m;
 }
