@@ -7,11 +7,9 @@
 // what `npm run bench:sanitize` measures. Each count is the difference between a run of 9 passes
 // and one of 3 over the corpus, so start-up, compilation and warm-up cancel out.
 import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CORPORA, sovraTools } from '../test/bench/sanitizeBench.js';
-import type { SanitizeModule } from '../test/bench/sanitizeBench.js';
 import { generateCorpus } from '../test/bench/sanitizeCorpus.js';
-import { withSanitizeBundle } from './sanitizeBundle.js';
+import { withBundledScript } from './sanitizeBundle.js';
 
 const records = Number(process.argv[2] ?? 1000);
 // With fewer notes, V8 is still compiling during the counted passes (100 notes count five times as many).
@@ -24,23 +22,21 @@ const child = process.env.SOVRA_ICOUNT_RUN;
 if (child) {
   // One run: corpus, tool and passes; the count is valgrind's.
   const [ci, ti, passes] = child.split(':').map(Number);
-  const mod = (await import(pathToFileURL(process.env.SOVRA_BENCH_MODULE!).href)) as SanitizeModule;
   const c = CORPORA[ci];
   const corpus = generateCorpus(records, c.seed, c.piiShare);
-  const tool = sovraTools(mod)[ti];
+  const tool = sovraTools()[ti];
   for (let p = 0; p < passes; p++) for (const rec of corpus) tool.run(rec);
 } else {
   if (spawnSync('valgrind', ['--version']).status !== 0) {
     process.stderr.write('valgrind is not installed: apt-get install valgrind (Debian), then run this again.\n');
     process.exit(2);
   }
-  await withSanitizeBundle(async (outfile) => {
-    const script = fileURLToPath(import.meta.url);
+  await withBundledScript(import.meta.url, async (bundle) => {
     const count = (ci: number, ti: number, passes: number): Promise<number> =>
       new Promise((resolve, reject) => {
         const args = ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, '--predictable'];
-        const p = spawn('valgrind', [...args, ...process.execArgv, script, String(records)], {
-          env: { ...process.env, SOVRA_ICOUNT_RUN: `${ci}:${ti}:${passes}`, SOVRA_BENCH_MODULE: outfile },
+        const p = spawn('valgrind', [...args, bundle, String(records)], {
+          env: { ...process.env, SOVRA_ICOUNT_RUN: `${ci}:${ti}:${passes}` },
           stdio: ['ignore', 'ignore', 'pipe'],
         });
         let err = '';

@@ -1,13 +1,12 @@
 // `npm run bench:sanitize [-- <records>]`: Sovra vs redact-pii, @openredaction/openredaction and
 // @arcjet/redact on two generated EN/DE/FR CRM corpora (see test/bench/sanitizeBench.ts).
-// Sovra is measured as it ships — compiled JavaScript — so the sanitize stage is bundled with
-// esbuild first (dependencies stay external) instead of running through tsx's transform wrappers.
-// Each tool runs in a child process of its own (this script, with SOVRA_BENCH_RUN=<corpus>:<tool>).
+// Sovra is measured as it ships — compiled JavaScript — so this script is bundled with esbuild
+// first (the sanitize stage and the harness inside, dependencies external) and each tool runs in
+// a child process of its own: the bundle under plain node, with SOVRA_BENCH_RUN=<corpus>:<tool>.
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { main, runOne } from '../test/bench/sanitizeBench.js';
-import { withSanitizeBundle } from './sanitizeBundle.js';
-import type { SanitizeModule, ToolResult } from '../test/bench/sanitizeBench.js';
+import type { ToolResult } from '../test/bench/sanitizeBench.js';
+import { withBundledScript } from './sanitizeBundle.js';
 
 const n = Number(process.argv[2] ?? 4000);
 if (!Number.isInteger(n) || n < 100) {
@@ -18,14 +17,12 @@ if (!Number.isInteger(n) || n < 100) {
 const child = process.env.SOVRA_BENCH_RUN;
 if (child) {
   const [ci, ti] = child.split(':').map(Number);
-  const mod = (await import(pathToFileURL(process.env.SOVRA_BENCH_MODULE!).href)) as SanitizeModule;
-  process.stdout.write(JSON.stringify(await runOne(ci, ti, n, mod)));
+  process.stdout.write(JSON.stringify(await runOne(ci, ti, n)));
 } else {
-  await withSanitizeBundle(async (outfile) => {
-    const script = fileURLToPath(import.meta.url);
+  await withBundledScript(import.meta.url, async (bundle) => {
     await main(n, (ci, ti) => {
-      const r = spawnSync(process.execPath, [...process.execArgv, script, String(n)], {
-        env: { ...process.env, SOVRA_BENCH_RUN: `${ci}:${ti}`, SOVRA_BENCH_MODULE: outfile },
+      const r = spawnSync(process.execPath, [bundle, String(n)], {
+        env: { ...process.env, SOVRA_BENCH_RUN: `${ci}:${ti}` },
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
         stdio: ['ignore', 'pipe', 'inherit'],

@@ -6,10 +6,8 @@
  */
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import * as sourceModule from '../../service/src/sanitize/index.js';
+import { createSanitizer, entityTypeForField } from '../../service/src/sanitize/index.js';
 import type { KnownValue } from '../../service/src/sanitize/index.js';
-
-export type SanitizeModule = Pick<typeof sourceModule, 'createSanitizer' | 'entityTypeForField'>;
 import { generateCorpus, PII_TYPES, score } from './sanitizeCorpus.js';
 import type { CorpusRecord, Score } from './sanitizeCorpus.js';
 
@@ -26,11 +24,11 @@ export interface ToolResult {
 
 type Tool = { name: string; run: (rec: CorpusRecord) => string | Promise<string> };
 
-/** Sovra's tools; `mod` is the sanitize module to measure (the benchmark passes a compiled build). */
-export function sovraTools(mod: SanitizeModule = sourceModule): Tool[] {
-  const sanitizer = mod.createSanitizer({ countries: ['DE', 'FR', 'GB', 'US', 'AT', 'CH', 'BE', 'NL', 'ES', 'IT', 'IE'] });
+/** Sovra's tools (the benchmark scripts run this harness bundled, so the sanitizer is compiled JavaScript). */
+export function sovraTools(): Tool[] {
+  const sanitizer = createSanitizer({ countries: ['DE', 'FR', 'GB', 'US', 'AT', 'CH', 'BE', 'NL', 'ES', 'IT', 'IE'] });
   const knownOf = (rec: CorpusRecord): KnownValue[] =>
-    Object.entries(rec.fields).map(([name, value]) => ({ value, type: mod.entityTypeForField(name), handling: 'tokenize' as const }));
+    Object.entries(rec.fields).map(([name, value]) => ({ value, type: entityTypeForField(name), handling: 'tokenize' as const }));
   return [
     { name: 'sovra (record fields as known values)', run: (rec) => sanitizer.session(knownOf(rec)).sanitize(rec.text).text },
     { name: 'sovra (text only, detectors)', run: (rec) => sanitizer.session().sanitize(rec.text).text },
@@ -139,15 +137,10 @@ export const CORPORA = [
 ] as const;
 
 /** Runs one tool on one corpus in this process (see main: every tool gets a process of its own). */
-export async function runOne(
-  corpusIndex: number,
-  toolIndex: number,
-  records: number,
-  mod: SanitizeModule = sourceModule,
-): Promise<ToolResult> {
+export async function runOne(corpusIndex: number, toolIndex: number, records: number): Promise<ToolResult> {
   const c = CORPORA[corpusIndex];
   const corpus = generateCorpus(records, c.seed, c.piiShare);
-  const sovra = sovraTools(mod);
+  const sovra = sovraTools();
   if (toolIndex < sovra.length) return runTool(sovra[toolIndex], corpus, 3, 3 * corpus.length, 10);
   return runTool((await libraryTools())[toolIndex - sovra.length], corpus, 0, 100);
 }
