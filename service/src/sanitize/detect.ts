@@ -19,29 +19,6 @@ export interface DetectOptions {
   /** Countries whose national phone formats are recognised (international `+…` numbers always are). */
   countries: readonly CountryCode[];
   enabled: ReadonlySet<DetectorType>;
-  /** The same countries, by how a national number is tried against them (see isPhone). */
-  phone: PhoneCountries;
-}
-
-interface PhoneCountries {
-  /** For a number written with a leading 0: every country with a trunk prefix, and Italy (whose numbers keep their 0). */
-  zero: readonly CountryCode[];
-  /** For any other number: North America when NANP-shaped, the countries without a trunk prefix when so grouped, the rest when hinted. */
-  nanp: readonly CountryCode[];
-  noTrunk: readonly CountryCode[];
-  other: readonly CountryCode[];
-}
-
-/** The options detection runs with, from the deployment's phone countries and enabled detectors. */
-export function detectOptions(countries: readonly CountryCode[], enabled: ReadonlySet<DetectorType>): DetectOptions {
-  const phone = { zero: [] as CountryCode[], nanp: [] as CountryCode[], noTrunk: [] as CountryCode[], other: [] as CountryCode[] };
-  for (const c of countries) {
-    if (!NO_TRUNK.has(c) || c === 'IT') phone.zero.push(c);
-    if (NANP.has(c)) phone.nanp.push(c);
-    else if (NO_TRUNK.has(c)) phone.noTrunk.push(c);
-    else phone.other.push(c);
-  }
-  return { countries, enabled, phone };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,17 +260,8 @@ const PHONE_WORDS = new Set([
   'number',
 ]);
 const PHONE_STEMS = ['telef', 'teleph', 'téléph', 'mobil', 'anruf', 'appel', 'zentrale', 'durchwahl', 'standard'];
-/** Whether `w` starts with one of `stems`, none shorter than `min`. */
-function hasStem(w: string, stems: readonly string[], min: number): boolean {
-  if (w.length < min) return false;
-  for (const p of stems) if (w.startsWith(p)) return true;
-  return false;
-}
-const shortest = (xs: readonly string[]): number => Math.min(...xs.map((x) => x.length));
-const REFERENCE_MIN = shortest(REFERENCE_STEMS);
-const PHONE_MIN = shortest(PHONE_STEMS);
-const isReferenceWord = (w: string): boolean => REFERENCE_WORDS.has(w) || hasStem(w, REFERENCE_STEMS, REFERENCE_MIN);
-const isPhoneWord = (w: string): boolean => PHONE_WORDS.has(w) || hasStem(w, PHONE_STEMS, PHONE_MIN);
+const isReferenceWord = (w: string): boolean => REFERENCE_WORDS.has(w) || REFERENCE_STEMS.some((p) => w.startsWith(p));
+const isPhoneWord = (w: string): boolean => PHONE_WORDS.has(w) || PHONE_STEMS.some((p) => w.startsWith(p));
 
 /**
  * The word right before a number, lower-cased, skipping up to three spaces, colons and dots:
@@ -396,19 +364,19 @@ function isPhone(s: string, n: number, ctx: RunContext, o: DetectOptions, maybeD
   const before = wordBefore(ctx);
   const hinted = isPhoneWord(before);
   if (!hinted && isReferenceWord(before)) return false;
-  const p = o.phone;
-  // Each shape is tested once, and only where a country could take the number.
-  if ((s[0] === '(' ? s[1] : s[0]) === '0') return validIn(s, n, p.zero);
-  if (p.nanp.length > 0 && (hinted || NANP_SHAPE.test(s)) && validIn(s, n, p.nanp)) return true;
-  if (p.noTrunk.length > 0 && (hinted || NO_TRUNK_SHAPE.test(s)) && validIn(s, n, p.noTrunk)) return true;
-  return hinted && validIn(s, n, p.other);
-}
-
-/** Whether `s` (with `n` digits) is a valid national number of one of `countries`. */
-function validIn(s: string, n: number, countries: readonly CountryCode[]): boolean {
-  if (countries.length === 0) return false;
   const digits = alnumOf(s, n);
-  for (const c of countries) if (validPhone(s, digits, c)) return true;
+  const lead = s[0] === '(' ? s[1] : s[0];
+  for (const c of o.countries) {
+    if (lead === '0') {
+      if (!NO_TRUNK.has(c) || c === 'IT') {
+        if (validPhone(s, digits, c)) return true;
+      }
+    } else if (NANP.has(c)) {
+      if ((hinted || NANP_SHAPE.test(s)) && validPhone(s, digits, c)) return true;
+    } else if (NO_TRUNK.has(c) && (hinted || NO_TRUNK_SHAPE.test(s))) {
+      if (validPhone(s, digits, c)) return true;
+    } else if (hinted && validPhone(s, digits, c)) return true;
+  }
   return false;
 }
 

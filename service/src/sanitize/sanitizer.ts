@@ -9,7 +9,7 @@ import type { CountryCode, MetadataJson } from 'libphonenumber-js/core';
 import phoneMetadata from 'libphonenumber-js/metadata.max.json';
 import { validationError } from '../shared/errors.js';
 import type { FieldHandling } from '../shared/schema.js';
-import { compileKnownValues, detectOptions, detectSpans } from './detect.js';
+import { compileKnownValues, detectSpans } from './detect.js';
 import type { DetectOptions, Needle } from './detect.js';
 import { tokenIdsIn } from './detokenize.js';
 import { TokenAllocator, tokenText } from './tokens.js';
@@ -87,15 +87,18 @@ export function createSanitizer(options: SanitizerOptions = {}): Sanitizer {
       });
     }
   }
-  const detectWith = detectOptions(countries as CountryCode[], new Set(options.detectors ?? DETECTOR_TYPES));
+  const detectOptions: DetectOptions = {
+    countries: countries as CountryCode[],
+    enabled: new Set(options.detectors ?? DETECTOR_TYPES),
+  };
 
   return {
     countries,
     detect(text, known = []) {
-      return detectSpans(text, compileKnownValues(known), detectWith);
+      return detectSpans(text, compileKnownValues(known), detectOptions);
     },
     session(known = []) {
-      return new Session(detectWith, options.hmac, known);
+      return new Session(detectOptions, options.hmac, known);
     },
   };
 }
