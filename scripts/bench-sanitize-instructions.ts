@@ -1,11 +1,11 @@
 // `npm run bench:sanitize:instructions [-- <records>]`: machine instructions per note for Sovra's
 // sanitizer on the benchmark's two corpora, counted by valgrind (cachegrind, no cache simulation)
-// under `node --predictable` (no concurrent compiler or GC threads). Unlike time on a shared
-// machine, the count moves little between runs (1-2% on CRM notes, up to 6% on dense ones), so it
-// tells whether a change to the sanitizer made it cheaper. It counts instructions, not cache misses
-// or stalls: time is still
-// what `npm run bench:sanitize` measures. Each count is the difference between a run of 9 passes
-// and one of 3 over the corpus, so start-up, compilation and warm-up cancel out.
+// under `node --predictable` (no concurrent compiler or GC threads), in children that run this
+// script bundled (see sanitizeBundle.ts). Unlike time on a shared machine, a build's count repeats
+// within 0.2%, so it tells whether a change made the sanitizer do less work. It counts
+// instructions, not cache misses, stalls or megamorphic look-ups: time is still what
+// `npm run bench:sanitize` measures. Each count is the difference between a run of 9 passes and
+// one of 3 over the corpus, so start-up, compilation and warm-up cancel out.
 import { spawn, spawnSync } from 'node:child_process';
 import { CORPORA, sovraTools } from '../test/bench/sanitizeBench.js';
 import { generateCorpus } from '../test/bench/sanitizeCorpus.js';
