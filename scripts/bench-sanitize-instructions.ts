@@ -9,14 +9,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { CORPORA, sovraTools } from '../test/bench/sanitizeBench.js';
 import { generateCorpus } from '../test/bench/sanitizeCorpus.js';
-import { withBundledScript } from './sanitizeBundle.js';
+import { recordsArg, withBundledScript } from './sanitizeBundle.js';
 
-const records = Number(process.argv[2] ?? 1000);
 // With fewer notes, V8 is still compiling during the counted passes (100 notes count five times as many).
-if (!Number.isInteger(records) || records < 1000) {
-  process.stderr.write('usage: npm run bench:sanitize:instructions [-- <records, at least 1000>]\n');
-  process.exit(2);
-}
+const records = recordsArg('bench:sanitize:instructions', 1000, 1000);
 
 const child = process.env.SOVRA_ICOUNT_RUN;
 if (child) {

@@ -6,13 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { main, runOne } from '../test/bench/sanitizeBench.js';
 import type { ToolResult } from '../test/bench/sanitizeBench.js';
-import { withBundledScript } from './sanitizeBundle.js';
+import { recordsArg, withBundledScript } from './sanitizeBundle.js';
 
-const n = Number(process.argv[2] ?? 4000);
-if (!Number.isInteger(n) || n < 100) {
-  process.stderr.write('usage: npm run bench:sanitize [-- <records, at least 100>]\n');
-  process.exit(2);
-}
+const n = recordsArg('bench:sanitize', 4000, 100);
 
 const child = process.env.SOVRA_BENCH_RUN;
 if (child) {
